@@ -1,0 +1,37 @@
+# Two commands: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test test-postgres chromium benchmark clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,postgres,redis]"
+	touch $(STAMP)
+
+# Debian's Chromium drives the browser tests (a browser download does not work everywhere).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+demo: $(STAMP)
+	$(BIN)/python example_site/manage.py migrate --noinput
+	$(BIN)/python example_site/manage.py load_demo
+	@bash example_site/run_demo.sh $(BIN)/python
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+benchmark: $(STAMP)
+	$(BIN)/python -m tests.benchmarks --quick
+
+clean:
+	rm -rf $(VENV) example_site/db.sqlite3*

@@ -1,0 +1,54 @@
+"""The Marketing menu: a wagtail-modeladmin group, as the project's users asked.
+
+modeladmin does lists, forms and inspect views well; screens it cannot do well (builders,
+reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architecture.md).
+"""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
+
+from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
+
+from .views import ContactInspectView
+
+
+class ContactAdmin(ModelAdmin):
+    model = Contact
+    menu_label = _("Contacts")
+    menu_icon = "user"
+    list_display = ("__str__", "company", "points", "country", "last_seen")
+    list_filter = ("do_not_email", "country", "tags")
+    search_fields = ("email", "first_name", "last_name", "phone", "company__name")
+    inspect_view_enabled = True
+    inspect_view_class = ContactInspectView
+    inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
+    form_fields_exclude = ("email_key", "merged_into", "uuid")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).live().select_related("company")
+
+
+class CompanyAdmin(ModelAdmin):
+    model = Company
+    menu_label = _("Companies")
+    menu_icon = "site"
+    list_display = ("name", "domain")
+    search_fields = ("name", "domain")
+
+
+class PropertyDefinitionAdmin(ModelAdmin):
+    model = PropertyDefinition
+    menu_label = _("Contact properties")
+    menu_icon = "list-ul"
+    list_display = ("key", "label", "type")
+    search_fields = ("key", "label")
+
+
+class MarketingGroup(ModelAdminGroup):
+    menu_label = _("Marketing")
+    menu_icon = "group"
+    menu_order = 250
+    items = (ContactAdmin, CompanyAdmin, PropertyDefinitionAdmin)
+
+
+modeladmin_register(MarketingGroup)

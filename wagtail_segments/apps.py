@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailSegmentsConfig(AppConfig):
+    name = "wagtail_segments"
+    label = "wagtail_segments"
+    verbose_name = _("Marketing")
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        from django.apps import apps
+        from django.contrib.auth.signals import user_logged_in
+        from django.db.models.signals import post_migrate, post_save
+        from wagtail.contrib.forms.models import AbstractFormSubmission
+
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .schedules import ensure_schedules
+        from .tracking.forms import on_form_submission_saved
+        from .tracking.login import on_user_logged_in
+
+        for model in apps.get_models():
+            if issubclass(model, AbstractFormSubmission):
+                post_save.connect(
+                    on_form_submission_saved, sender=model,
+                    dispatch_uid=f"wagtail_segments.form_submission.{model._meta.label_lower}",
+                )
+        user_logged_in.connect(on_user_logged_in, dispatch_uid="wagtail_segments.login")
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="wagtail_segments.schedules")

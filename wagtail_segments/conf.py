@@ -1,0 +1,94 @@
+"""The app's settings: one ``WAGTAIL_SEGMENTS`` dict, read here and nowhere else.
+
+Every key and its default is listed in ``DEFAULTS`` and documented in docs/settings.md.
+Values are read on each access so that ``override_settings`` works in tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # Identity cookie
+    "COOKIE_NAME": "wsg_contact",
+    "COOKIE_MAX_AGE_DAYS": 365,
+    "COOKIE_SECURE": None,  # None: secure when the request is
+    "COOKIE_DOMAIN": None,
+    # What is tracked
+    "PAGE_VIEWS": "server",  # "server", "beacon" (cached/CDN sites) or "off"
+    "INJECT_BEACON": True,
+    "TRACK_STAFF": False,
+    "HONOUR_DNT": True,
+    "CONSENT_CHECK": None,  # dotted path to callable(request) -> bool
+    "BOT_USER_AGENTS": [
+        "bot", "crawl", "spider", "slurp", "facebookexternalhit", "embedly", "preview",
+        "headless", "lighthouse", "pingdom", "uptime", "monitor", "curl", "wget",
+        "python-requests", "python-urllib", "httpx", "go-http-client", "java/", "okhttp",
+        "libwww", "scrapy", "feedfetcher", "mediapartners", "bingpreview",
+    ],
+    "EXCLUDED_PATH_PREFIXES": ["/admin/", "/django-admin/", "/static/", "/media/"],
+    # Request details kept on events
+    "IP_HEADER": "REMOTE_ADDR",
+    "STORE_IP": True,
+    "ANONYMISE_IP": True,
+    "COUNTRY_FUNCTION": "wagtail_segments.tracking.country.country_from_header",
+    "COUNTRY_HEADER": "HTTP_CF_IPCOUNTRY",
+    # Forms
+    "FORM_FIELD_MAPPING": {
+        "first_name": "first_name", "firstname": "first_name", "given_name": "first_name",
+        "last_name": "last_name", "lastname": "last_name", "surname": "last_name",
+        "family_name": "last_name",
+        "phone": "phone", "telephone": "phone", "phone_number": "phone", "mobile": "phone",
+        "company": "company", "organisation": "company", "organization": "company",
+    },
+    # Beacon
+    "BEACON_PATH": "/_segments/beacon/",
+    "BEACON_MAX_BYTES": 4096,
+    "BEACON_RATE_LIMIT": 120,  # events per visitor (or IP) per minute
+    "BEACON_CUSTOM_KINDS": [],  # extra event kinds site scripts may send besides "custom"
+    # Background work
+    "PROCESS_EVENTS_DELAY_SECONDS": 5,
+    "RETENTION_DAYS": 395,
+    "RETENTION_BATCH_SIZE": 5000,
+}
+
+
+class SegmentsSettings:
+    """Attribute access to WAGTAIL_SEGMENTS with defaults, e.g. ``conf.settings.COOKIE_NAME``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown WAGTAIL_SEGMENTS setting: {name}")
+        user = getattr(django_settings, "WAGTAIL_SEGMENTS", {}) or {}
+        return user.get(name, DEFAULTS[name])
+
+    def callable(self, name: str):
+        """The callable a dotted-path setting names, or None when the setting is empty."""
+        path = getattr(self, name)
+        if not path:
+            return None
+        if callable(path):
+            return path
+        return _import_cached(path)
+
+
+_imports: dict[str, Any] = {}
+
+
+def _import_cached(path: str):
+    if path not in _imports:
+        _imports[path] = import_string(path)
+    return _imports[path]
+
+
+def _clear_imports(**kwargs):
+    _imports.clear()
+
+
+setting_changed.connect(_clear_imports)
+
+settings = SegmentsSettings()

@@ -1,0 +1,226 @@
+"""Contacts, companies and the event log: the facts everything else is derived from."""
+
+from __future__ import annotations
+
+import uuid
+
+import swapper
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+from taggit.models import TagBase, TaggedItemBase
+
+
+def normalise_email(value: str | None) -> str:
+    """The form an email is compared in: trimmed and case-folded, '' when absent."""
+    return (value or "").strip().casefold()
+
+
+class Company(models.Model):
+    name = models.CharField(_("name"), max_length=255)
+    domain = models.CharField(_("domain"), max_length=255, blank=True, db_index=True)
+    properties = models.JSONField(_("properties"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactTag(TagBase):
+    """Tags of contacts only, kept apart from Wagtail's shared tag table."""
+
+    class Meta:
+        verbose_name = _("contact tag")
+        verbose_name_plural = _("contact tags")
+
+
+class TaggedContact(TaggedItemBase):
+    tag = models.ForeignKey(ContactTag, on_delete=models.CASCADE, related_name="tagged_contacts")
+    content_object = models.ForeignKey("Contact", on_delete=models.CASCADE, related_name="tagged_items")
+
+    class Meta:
+        verbose_name = _("contact tag")
+        verbose_name_plural = _("contact tags")
+        constraints = [
+            models.UniqueConstraint(fields=["content_object", "tag"], name="wsg_unique_contact_tag"),
+        ]
+
+
+class ContactQuerySet(models.QuerySet):
+    def live(self) -> "ContactQuerySet":
+        """Contacts that were not merged into another one."""
+        return self.filter(merged_into__isnull=True)
+
+    def identified(self) -> "ContactQuerySet":
+        return self.filter(email_key__isnull=False)
+
+    def anonymous(self) -> "ContactQuerySet":
+        return self.filter(email_key__isnull=True, user__isnull=True)
+
+    def with_email(self, email: str) -> "ContactQuerySet":
+        return self.filter(email_key=normalise_email(email) or None)
+
+
+class Contact(models.Model):
+    uuid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    # The comparison key behind "one contact per email": trimmed, case-folded, NULL when absent.
+    email_key = models.CharField(max_length=254, null=True, blank=True, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="segments_contact",
+    )
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    properties = models.JSONField(_("properties"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    points = models.IntegerField(_("points"), default=0)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+    do_not_email = models.BooleanField(_("do not email"), default=False)
+    do_not_email_reason = models.CharField(_("reason"), max_length=255, blank=True)
+    do_not_sms = models.BooleanField(_("do not send SMS"), default=False)
+    do_not_sms_reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # A merged-away contact stays as an empty row so that old cookies still resolve.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
+        editable=False,
+    )
+
+    tags = TaggableManager(through=TaggedContact, blank=True, verbose_name=_("tags"))
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        name = self.full_name
+        if name and self.email:
+            return f"{name} <{self.email}>"
+        return name or self.email or _("Anonymous contact %(id)s") % {"id": str(self.uuid)[:8]}
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return not self.email_key and not self.user_id
+
+    def save(self, *args, **kwargs):
+        self.email = (self.email or "").strip()
+        self.email_key = normalise_email(self.email) or None
+        if kwargs.get("update_fields") and "email" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "email_key"}
+        super().save(*args, **kwargs)
+
+
+class EventKind(models.TextChoices):
+    """The kinds the app records. The column is free text: later features and hosts add kinds."""
+
+    PAGE_VIEW = "page_view", _("Page view")
+    FORM_SUBMISSION = "form_submission", _("Form submission")
+    TIME_ON_PAGE = "time_on_page", _("Time on page")
+    CUSTOM = "custom", _("Custom")
+    LOGIN = "login", _("Login")
+    MERGE = "merge", _("Contacts merged")
+
+
+def event_kind_label(kind: str) -> str:
+    try:
+        return EventKind(kind).label
+    except ValueError:
+        return kind.replace("_", " ").capitalize()
+
+
+class Event(models.Model):
+    """Something a contact did, when. Append-only: rows are deleted only by retention or erasure."""
+
+    id = models.BigAutoField(primary_key=True)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=40)
+    time = models.DateTimeField(_("time"), default=timezone.now)
+    site = models.ForeignKey(
+        "wagtailcore.Site", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    page = models.ForeignKey(
+        swapper.get_model_name("wagtailcore", "Page"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    path = models.CharField(_("path"), max_length=2048, blank=True)
+    referrer = models.CharField(_("referrer"), max_length=2048, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    device = models.CharField(_("device"), max_length=16, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    ip = models.GenericIPAddressField(_("IP address (anonymised)"), null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        indexes = [
+            # "events of kind K for contact C since T"
+            models.Index(fields=["contact", "kind", "time"], name="wsg_event_contact_kind_time"),
+            # "contacts who saw page P since T"
+            models.Index(fields=["page", "time", "contact"], name="wsg_event_page_time"),
+            models.Index(fields=["time"], name="wsg_event_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind_label} · {self.time:%Y-%m-%d %H:%M}"
+
+    @property
+    def kind_label(self) -> str:
+        return event_kind_label(self.kind)
+
+
+class PropertyDefinition(models.Model):
+    """A declared contact property: its values are normalised to its type when written."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes/no")
+
+    key = models.SlugField(_("key"), max_length=100, unique=True, allow_unicode=False)
+    label = models.CharField(_("label"), max_length=255)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.TEXT)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact property")
+        verbose_name_plural = _("contact properties")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.label or self.key
+
+
+class ProcessingPosition(models.Model):
+    """How far a background pass has read the event log (the id of the last event it saw)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("processing position")

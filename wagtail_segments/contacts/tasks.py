@@ -1,0 +1,105 @@
+"""Background work over contacts and events, run by django-q2 workers."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Greatest, NullIf
+from django.dispatch import Signal
+from django.utils import timezone
+
+from wagtail_segments.conf import settings as conf
+
+from .models import Contact, Event, ProcessingPosition
+
+logger = logging.getLogger(__name__)
+
+PROCESS_BATCH = 5000
+POSITION_NAME = "contacts.new_events"
+
+# Sent after each batch of new events is processed, with the contacts it touched; the
+# segments package re-evaluates those contacts from here.
+events_processed = Signal()
+
+
+def _process_batch(first_id: int, last_id: int) -> set[int]:
+    window = Event.objects.filter(id__gt=first_id, id__lte=last_id)
+    # Events written through an old cookie of a merged-away contact join the survivor.
+    for old, survivor in (
+        window.filter(contact__merged_into__isnull=False)
+        .values_list("contact_id", "contact__merged_into_id").distinct()
+    ):
+        window.filter(contact_id=old).update(contact_id=survivor)
+    contact_ids = set(window.values_list("contact_id", flat=True).distinct())
+    if not contact_ids:
+        return contact_ids
+    newest = window.filter(contact_id=OuterRef("pk")).order_by().values("contact_id")
+    latest_time = newest.annotate(t=Max("time")).values("t")
+    latest_country = (
+        window.filter(contact_id=OuterRef("pk")).exclude(country="").order_by("-id").values("country")[:1]
+    )
+    Contact.objects.filter(pk__in=contact_ids).update(
+        last_seen=Greatest(F("last_seen"), Subquery(latest_time)),
+        country=Coalesce(NullIf(Subquery(latest_country), ""), F("country")),
+    )
+    return contact_ids
+
+
+def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
+    """Read the events written since the last pass; returns how many ids it advanced over.
+
+    One pass runs at a time: the position row is locked, and a second worker that finds it
+    locked leaves the work to the first.
+    """
+    ProcessingPosition.objects.get_or_create(name=POSITION_NAME)
+    newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+    advanced = 0
+    while True:
+        with transaction.atomic():
+            try:
+                position = (
+                    ProcessingPosition.objects.select_for_update(nowait=True).get(name=POSITION_NAME)
+                )
+            except DatabaseError:  # locked by another worker
+                logger.info("Another worker is processing new events.")
+                return advanced
+            start = position.position
+            if start >= newest:
+                return advanced
+            end = min(start + batch_size, newest)
+            contact_ids = _process_batch(start, end)
+            position.position = end
+            position.save(update_fields=["position"])
+            advanced += end - start
+            if contact_ids:
+                events_processed.send(
+                    sender=Event, first_id=start, last_id=end, contact_ids=contact_ids
+                )
+
+
+def _delete_in_batches(queryset, batch_size: int) -> int:
+    deleted = 0
+    while True:
+        ids = list(queryset.order_by().values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        queryset.model.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+
+
+def prune_old_data(days: int | None = None, batch_size: int | None = None) -> dict[str, int]:
+    """Delete events older than RETENTION_DAYS, and anonymous contacts (no email, no user)
+    with no activity for as long. Known contacts are kept; only their old events go."""
+    days = conf.RETENTION_DAYS if days is None else days
+    batch_size = batch_size or conf.RETENTION_BATCH_SIZE
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    events = _delete_in_batches(Event.objects.filter(time__lt=cutoff), batch_size)
+    stale = Contact.objects.filter(
+        email_key__isnull=True, user__isnull=True, last_seen__lt=cutoff
+    ).exclude(events__time__gte=cutoff)
+    contacts = _delete_in_batches(stale, batch_size)
+    logger.info("Retention pruned %s events and %s contacts", events, contacts)
+    return {"events": events, "contacts": contacts}

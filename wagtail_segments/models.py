@@ -1,0 +1,12 @@
+"""Every model of the app, importable from one place; Django finds them here."""
+
+from wagtail_segments.contacts.models import (  # noqa: F401
+    Company,
+    Contact,
+    ContactTag,
+    Event,
+    EventKind,
+    ProcessingPosition,
+    PropertyDefinition,
+    TaggedContact,
+)

@@ -1,0 +1,168 @@
+"""Submissions of ``wagtail.contrib.forms`` pages: identify the contact by the form's email
+field, copy mapped answers onto the contact and record the answers as an event.
+
+Wagtail sends no signal on submission, so this listens to ``post_save`` of every
+``AbstractFormSubmission`` model and reads the request from the middleware's context; that
+works whatever the page's landing page does (render, redirect) and for custom submission models.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.identity import contact_id_from_cookie, merge_contacts, resolve_contact
+from wagtail_segments.contacts.models import Company, Contact, EventKind, normalise_email
+from wagtail_segments.contacts.properties import PropertyValueError, normalise_property, property_types
+
+from .context import current_request
+from .filters import is_bot, should_track
+from .recorder import new_contact_for, record_event
+from .details import request_details
+
+logger = logging.getLogger(__name__)
+
+CONTACT_FIELDS = {"first_name", "last_name", "phone", "company"}
+
+
+def form_email_field(page) -> str | None:
+    """The clean name of the field that identifies the submitter: the page's
+    ``segments_email_field`` if it sets one, else its first email-type field."""
+    override = getattr(page, "segments_email_field", None)
+    if override:
+        return override
+    for field in page.get_form_fields():
+        if field.field_type == "email":
+            return field.clean_name
+    return None
+
+
+def form_field_mapping(page) -> dict[str, str | None]:
+    """Answer name -> contact field ("first_name", "company", …), "properties.<key>", or None
+    to ignore. The site setting is overridden by the page's ``segments_field_mapping``."""
+    return {**conf.FORM_FIELD_MAPPING, **(getattr(page, "segments_field_mapping", None) or {})}
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> list[str]:
+    """Copy answers onto the contact; returns the errors of answers that could not be typed.
+
+    ``overwrite`` is False when the submitter only claimed an existing contact's email:
+    then answers fill blanks but never replace what the contact already has.
+    """
+    mapping = form_field_mapping(page)
+    email_field = form_email_field(page)
+    types = property_types()
+    errors: list[str] = []
+    changed = False
+    for name, value in answers.items():
+        if name == email_field:
+            continue
+        target = mapping.get(name, f"properties.{name}")
+        if not target:
+            continue
+        if target in CONTACT_FIELDS:
+            text = _as_text(value).strip()
+            if not text:
+                continue
+            if target == "company":
+                if contact.company_id and not overwrite:
+                    continue
+                text = text[:255]
+                company = Company.objects.filter(name__iexact=text).first() or Company.objects.create(name=text)
+                changed = changed or contact.company_id != company.pk
+                contact.company = company
+                continue
+            max_length = Contact._meta.get_field(target).max_length
+            if getattr(contact, target) and not overwrite:
+                continue
+            if getattr(contact, target) != text[:max_length]:
+                setattr(contact, target, text[:max_length])
+                changed = True
+        else:
+            key = target.removeprefix("properties.")
+            if key in contact.properties and not overwrite:
+                continue
+            try:
+                typed = normalise_property(key, value, types)
+            except PropertyValueError as error:
+                errors.append(f"{key}: {error}")
+                continue
+            if contact.properties.get(key, object()) != typed:
+                contact.properties[key] = typed
+                changed = True
+    if changed:
+        contact.save()
+    return errors
+
+
+def _submitter(email: str, cookie_id: int | None, visitor: Contact | None, request, tracking: bool):
+    """The contact a submission belongs to, and whether its answers may overwrite fields."""
+    if email:
+        known = Contact.objects.with_email(email).first()
+        if known is None:
+            if visitor is not None and not visitor.email_key:
+                visitor.email = email
+                visitor.save()
+                return visitor, True
+            contact = new_contact_for(request if tracking and visitor is None else None, email=email)
+            return contact, True
+        if visitor is not None and visitor.pk != known.pk and visitor.is_anonymous:
+            # The anonymous history joins the known contact, but the cookie keeps naming the
+            # merged-away row: anyone can type anyone's email.
+            merge_contacts(visitor, known)
+        return known, cookie_id == known.pk
+    if visitor is not None:
+        return visitor, True
+    if tracking:
+        return new_contact_for(request), True
+    return None, False
+
+
+def record_form_submission(submission, request: HttpRequest | None = None):
+    """The event for one submission, or None for a bot or an untracked visitor with no email."""
+    if request is not None and is_bot(request.META.get("HTTP_USER_AGENT", "")):
+        return None
+    page = submission.page
+    answers = dict(submission.form_data or {})
+    email_field = form_email_field(page)
+    email = _as_text(answers.get(email_field)).strip() if email_field else ""
+    if email and "@" not in email:
+        email = ""
+    tracking = request is not None and should_track(request)
+    with transaction.atomic():
+        cookie_id = contact_id_from_cookie(request) if tracking else None
+        visitor = resolve_contact(cookie_id)
+        contact, overwrite = _submitter(email, cookie_id, visitor, request, tracking)
+        if contact is None:
+            return None
+        errors = apply_answers(contact, answers, page, overwrite=overwrite)
+        data = {
+            "form_page": page.pk,
+            "form_title": page.title,
+            "submission": f"{submission._meta.label_lower}:{submission.pk}",
+            "email": normalise_email(email),
+            "answers": answers,
+        }
+        if errors:
+            data["errors"] = errors
+        details = request_details(request) if tracking else {}
+        return record_event(contact.pk, EventKind.FORM_SUBMISSION, details=details, page=page, data=data)
+
+
+def on_form_submission_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    if not created or raw:
+        return
+    try:
+        record_form_submission(instance, current_request.get())
+    except Exception:  # the visitor's submission is saved; tracking must never lose it
+        logger.exception("Could not record the form submission %s", instance.pk)

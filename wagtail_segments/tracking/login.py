@@ -1,0 +1,52 @@
+"""A login is a verified identity: the visitor's contact is linked to the user, an anonymous
+history is merged in, and the cookie is pointed at the user's contact."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from wagtail_segments.contacts.identity import (
+    contact_id_from_cookie,
+    merge_contacts,
+    resolve_contact,
+    set_visitor_contact,
+)
+from wagtail_segments.contacts.models import Contact, EventKind, normalise_email
+
+from .details import request_details
+from .filters import should_track
+from .recorder import record_event
+
+
+def contact_for_user(user) -> Contact | None:
+    contact = Contact.objects.filter(user=user).first()
+    email = getattr(user, "email", "")
+    if contact is None and email:
+        contact = Contact.objects.with_email(email).first()
+    return contact
+
+
+def on_user_logged_in(sender, request, user, **kwargs) -> None:
+    if request is None or not should_track(request):
+        return
+    with transaction.atomic():
+        visitor = resolve_contact(contact_id_from_cookie(request))
+        contact = contact_for_user(user)
+        email = getattr(user, "email", "") or ""
+        if contact is None:
+            if visitor is not None and (
+                visitor.is_anonymous or visitor.email_key == normalise_email(email)
+            ) and not visitor.user_id:
+                contact = visitor
+            else:
+                contact = Contact.objects.create()
+        elif visitor is not None and visitor.pk != contact.pk and visitor.is_anonymous:
+            contact = merge_contacts(visitor, contact)
+        contact.user = contact.user or user
+        if not contact.email_key and email and not Contact.objects.with_email(email).exists():
+            contact.email = email
+        contact.first_name = contact.first_name or getattr(user, "first_name", "")[:150]
+        contact.last_name = contact.last_name or getattr(user, "last_name", "")[:150]
+        contact.save()
+        set_visitor_contact(request, contact.pk)
+        record_event(contact.pk, EventKind.LOGIN, details=request_details(request))

@@ -1,0 +1,29 @@
+"""The one piece of tracking that sits on every request: it answers the beacon, makes the
+request visible to form and login handlers, and writes the contact cookie when it changed.
+It reads nothing from the database."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.identity import apply_contact_cookie
+
+from .beacon import beacon_view
+from .context import current_request
+
+
+class TrackingMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == conf.BEACON_PATH:
+            response = beacon_view(request)
+        else:
+            token = current_request.set(request)
+            try:
+                response = self.get_response(request)
+            finally:
+                current_request.reset(token)
+        return apply_contact_cookie(request, response)

@@ -1,0 +1,133 @@
+"""Writing events: the one INSERT a tracked request costs, and the public ``track()``."""
+
+from __future__ import annotations
+
+import time as monotonic_time
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
+
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.identity import contact_id_from_cookie, set_visitor_contact
+from wagtail_segments.contacts.models import Contact, Event, EventKind
+from wagtail_segments.signals import event_recorded
+
+from .details import request_details
+from .filters import should_track
+
+_last_kick = float("-inf")
+
+
+def schedule_event_processing() -> None:
+    """Queue the pass over new events, at most once per PROCESS_EVENTS_DELAY_SECONDS per process.
+
+    The pass (``contacts.tasks.process_new_events``) moves last-seen forward and lets segments
+    re-evaluate the contacts it saw; the request itself writes nothing else.
+    """
+    global _last_kick
+    now = monotonic_time.monotonic()
+    if now - _last_kick < conf.PROCESS_EVENTS_DELAY_SECONDS:
+        return
+    _last_kick = now
+    transaction.on_commit(_enqueue_processing)
+
+
+def _enqueue_processing() -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "wagtail_segments.contacts.tasks.process_new_events",
+        task_name="wagtail_segments.process_new_events",
+        group="wagtail_segments",
+    )
+
+
+def new_contact_for(request: HttpRequest | None, **fields: Any) -> Contact:
+    contact = Contact.objects.create(**fields)
+    if request is not None:
+        set_visitor_contact(request, contact.pk)
+    return contact
+
+
+def visitor_contact_id(request: HttpRequest, country: str = "") -> int:
+    """The visitor's contact id, creating the contact (and its cookie) on the first event."""
+    contact_id = contact_id_from_cookie(request)
+    if contact_id is None:
+        contact_id = new_contact_for(request, country=country).pk
+    return contact_id
+
+
+def _save_event(event: Event) -> bool:
+    """Insert the row; False when a row it points to is gone (an erased contact's cookie,
+    a page deleted after a cached copy was served)."""
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                event.save(force_insert=True)
+        else:
+            event.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def record_event(
+    contact_id: int,
+    kind: str,
+    *,
+    request: HttpRequest | None = None,
+    details: dict | None = None,
+    **columns: Any,
+) -> Event:
+    """Write one event for ``contact_id``. With a request, a missing contact is replaced by a
+    new one and a missing page dropped rather than failing the visitor's request; without one,
+    the IntegrityError is the caller's to see."""
+    event = Event(contact_id=contact_id, kind=kind, **(details or {}), **columns)
+    if request is None:
+        event.save(force_insert=True)
+    elif not _save_event(event):
+        if Contact.objects.filter(pk=event.contact_id).exists():
+            event.page_id = None
+        else:
+            event.contact_id = new_contact_for(request, country=event.country).pk
+        event.save(force_insert=True)
+    event_recorded.send(sender=Event, event=event)
+    schedule_event_processing()
+    return event
+
+
+def record_request_event(request: HttpRequest, kind: str, **columns: Any) -> Event:
+    """An event for the request's visitor with the request's path, referrer, UTM and device."""
+    details = request_details(request)
+    details.update({k: columns.pop(k) for k in list(columns) if k in details})
+    site = getattr(request, "_wagtail_site", None)
+    if site is not None and "site" not in columns:
+        columns["site"] = site
+    contact_id = visitor_contact_id(request, country=details["country"])
+    return record_event(contact_id, kind, request=request, details=details, **columns)
+
+
+def record_page_view(request: HttpRequest, page) -> Event | None:
+    if not should_track(request):
+        return None
+    return record_request_event(request, EventKind.PAGE_VIEW, page=page)
+
+
+def track(request_or_contact: HttpRequest | Contact, kind: str, **data: Any) -> Event | None:
+    """Record an event of ``kind`` for a request's visitor or for a contact.
+
+    ``page`` may be passed to link a Wagtail page; everything else goes into the event's data.
+    For a request the privacy filters apply and None is returned when it is not tracked.
+    """
+    if not kind or len(kind) > 40:
+        raise ValueError("An event kind is a non-empty string of at most 40 characters.")
+    page = data.pop("page", None)
+    if isinstance(request_or_contact, Contact):
+        contact = request_or_contact
+        target = contact.merged_into_id or contact.pk
+        return record_event(target, kind, page=page, data=data)
+    request = request_or_contact
+    if not should_track(request):
+        return None
+    return record_request_event(request, kind, page=page, data=data)
