@@ -62,10 +62,12 @@ def _save_event(event: Event) -> bool:
     """Insert the row; False when a row it points to is gone (an erased contact's cookie,
     a page deleted after a cached copy was served)."""
     try:
-        if connection.in_atomic_block:
+        if connection.in_atomic_block and not connection.features.can_defer_constraint_checks:
             with transaction.atomic():
                 event.save(force_insert=True)
         else:
+            # In autocommit a missing row fails here. Inside a site's own transaction
+            # (ATOMIC_REQUESTS) PostgreSQL and SQLite check it at commit (docs/tracking.md).
             event.save(force_insert=True)
     except IntegrityError:
         return False

@@ -1,0 +1,233 @@
+"""Page views of Wagtail pages: what is recorded, what is not, and what it costs."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from wagtail.models import PageViewRestriction
+
+from tests import factories
+from tests.conftest import BROWSER_UA
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.models import Contact, Event
+
+pytestmark = pytest.mark.django_db
+
+
+def segments(**values):
+    return override_settings(WAGTAIL_SEGMENTS=values)
+
+
+def test_page_view_is_recorded_once_with_page_path_referrer_and_utm(browser_client):
+    page = factories.content_page("Pricing")
+    response = browser_client.get(
+        page.url + "?utm_source=newsletter&utm_medium=email&utm_campaign=spring",
+        HTTP_REFERER="https://search.example/?q=pricing",
+    )
+    assert response.status_code == 200
+    event = Event.objects.get()
+    assert event.kind == "page_view"
+    assert event.page_id == page.pk
+    assert event.path == page.url + "?utm_source=newsletter&utm_medium=email&utm_campaign=spring"
+    assert event.referrer == "https://search.example/?q=pricing"
+    assert (event.utm_source, event.utm_medium, event.utm_campaign) == ("newsletter", "email", "spring")
+    assert event.device == "desktop"
+    assert event.site_id is not None
+
+
+def test_first_view_creates_the_contact_and_sets_a_signed_httponly_lax_cookie(browser_client):
+    page = factories.content_page()
+    response = browser_client.get(page.url)
+    cookie = response.cookies[conf.COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    contact = Contact.objects.get()
+    assert str(contact.pk) in cookie.value and ":" in cookie.value
+    browser_client.get(page.url)
+    assert Contact.objects.count() == 1
+    assert Event.objects.filter(contact=contact).count() == 2
+
+
+def test_forged_cookie_starts_a_new_contact_not_an_error(browser_client):
+    victim = factories.contact(email="victim@example.com")
+    page = factories.content_page()
+    for forged in (str(victim.pk), f"{victim.pk}:abc:def", "garbage" * 40, "1:" + "x" * 300):
+        browser_client.cookies[conf.COOKIE_NAME] = forged
+        response = browser_client.get(page.url)
+        assert response.status_code == 200
+    assert not Event.objects.filter(contact=victim).exists()
+    assert Event.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cookie_of_a_deleted_contact_starts_a_new_contact(browser_client):
+    """In autocommit (Django's default) the insert fails at once and a new contact takes over."""
+    page = factories.content_page()
+    browser_client.get(page.url)
+    Contact.objects.all().delete()
+    response = browser_client.get(page.url)
+    assert response.status_code == 200
+    assert Contact.objects.count() == 1
+    assert Event.objects.count() == 1
+
+
+def test_expired_cookie_is_ignored(browser_client, settings):
+    page = factories.content_page()
+    browser_client.get(page.url)
+    first = Contact.objects.get()
+    with segments(COOKIE_MAX_AGE_DAYS=-1):
+        browser_client.get(page.url)
+    assert Contact.objects.exclude(pk=first.pk).count() == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_USER_AGENT": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+        {"HTTP_USER_AGENT": ""},
+        {"HTTP_USER_AGENT": BROWSER_UA, "HTTP_DNT": "1"},
+        {"HTTP_USER_AGENT": BROWSER_UA, "HTTP_SEC_GPC": "1"},
+    ],
+    ids=["bot", "no-user-agent", "do-not-track", "global-privacy-control"],
+)
+def test_requests_that_must_not_be_tracked_record_nothing(client, headers):
+    page = factories.content_page()
+    response = client.get(page.url, **headers)
+    assert response.status_code == 200
+    assert not Event.objects.exists() and not Contact.objects.exists()
+    assert conf.COOKIE_NAME not in response.cookies
+
+
+def refuse(request):
+    return request.COOKIES.get("consent") == "yes"
+
+
+def test_consent_callable_refusing_means_nothing_is_recorded(browser_client):
+    page = factories.content_page()
+    with segments(CONSENT_CHECK="tests.test_pages_tracking.refuse"):
+        browser_client.get(page.url)
+        assert not Event.objects.exists()
+        browser_client.cookies["consent"] = "yes"
+        browser_client.get(page.url)
+    assert Event.objects.count() == 1
+
+
+def test_staff_are_not_tracked_unless_the_site_asks(browser_client):
+    page = factories.content_page()
+    staff = User.objects.create_user("editor", password="pw", is_staff=True)
+    browser_client.force_login(staff)
+    browser_client.get(page.url)
+    assert not Event.objects.exists()
+    with segments(TRACK_STAFF=True):
+        browser_client.get(page.url)
+    assert Event.objects.count() == 1
+
+
+def test_admin_and_preview_are_not_tracked(browser_client):
+    page = factories.content_page()
+    admin = User.objects.create_superuser("admin", "admin@example.com", "pw")
+    browser_client.force_login(admin)
+    with segments(TRACK_STAFF=True):
+        assert browser_client.get("/admin/").status_code == 200
+        assert browser_client.get(f"/admin/pages/{page.pk}/edit/preview/").status_code == 200
+        assert browser_client.get(f"/admin/pages/{page.pk}/").status_code == 200
+    assert not Event.objects.exists()
+
+
+def test_password_prompt_is_not_a_page_view(browser_client):
+    page = factories.content_page("Members")
+    PageViewRestriction.objects.create(page=page, restriction_type="password", password="secret")
+    response = browser_client.get(page.url)
+    assert response.status_code == 200 and b"password" in response.content.lower()
+    assert not Event.objects.exists()
+
+
+def test_not_found_and_post_are_not_page_views(browser_client):
+    factories.content_page()
+    assert browser_client.get("/no-such-page/").status_code == 404
+    assert not Event.objects.exists()
+
+
+def test_static_and_media_paths_are_never_tracked_by_track(rf):
+    from wagtail_segments import track
+
+    for path in ("/static/app.css", "/media/photo.jpg", "/admin/pages/"):
+        request = rf.get(path, HTTP_USER_AGENT=BROWSER_UA)
+        assert track(request, "custom") is None
+    assert not Event.objects.exists()
+
+
+def test_ip_addresses_are_anonymised(browser_client):
+    page = factories.content_page()
+    browser_client.get(page.url, REMOTE_ADDR="203.0.113.77")
+    browser_client.get(page.url, REMOTE_ADDR="2001:db8:85a3:1:2:3:4:5")
+    assert sorted(Event.objects.values_list("ip", flat=True)) == ["2001:db8:85a3::", "203.0.113.0"]
+
+
+def test_country_comes_from_the_configured_header(browser_client):
+    page = factories.content_page()
+    browser_client.get(page.url, HTTP_CF_IPCOUNTRY="ca")
+    browser_client.get(page.url, HTTP_CF_IPCOUNTRY="<script>")
+    assert list(Event.objects.order_by("id").values_list("country", flat=True)) == ["CA", ""]
+
+
+def test_mobile_and_tablet_devices_are_classed(browser_client):
+    page = factories.content_page()
+    browser_client.get(page.url, HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148")
+    browser_client.get(page.url, HTTP_USER_AGENT="Mozilla/5.0 (iPad; CPU OS 17_0) AppleWebKit")
+    assert list(Event.objects.order_by("id").values_list("device", flat=True)) == ["mobile", "tablet"]
+
+
+def inserts(queries):
+    return [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
+
+
+def test_a_tracked_view_costs_one_insert_and_two_on_the_first_view(browser_client):
+    page = factories.content_page()
+    # Warm up: another visitor's view has already queued the background pass in this window.
+    Client().get(page.url, HTTP_USER_AGENT=BROWSER_UA)
+    url = page.url
+    with segments(INJECT_BEACON=False):
+        with CaptureQueriesContext(connection) as untracked:
+            browser_client.get(url, HTTP_DNT="1")
+        with CaptureQueriesContext(connection) as first:
+            browser_client.get(url)
+        with CaptureQueriesContext(connection) as returning:
+            browser_client.get(url)
+    assert len(inserts(first.captured_queries)) == 2
+    assert len(inserts(returning.captured_queries)) == 1
+    assert "wagtail_segments_event" in inserts(returning.captured_queries)[0]
+    # Nothing but the insert is added to what the page costs untracked.
+    assert len(returning.captured_queries) == len(untracked.captured_queries) + 1
+
+
+def test_page_view_reads_no_table_of_segments_or_campaigns(browser_client):
+    """The request path touches Wagtail's page tables and writes the event, nothing else, so
+    its cost cannot grow with the number of segments or campaigns."""
+    page = factories.content_page()
+    browser_client.get(page.url)
+    with CaptureQueriesContext(connection) as queries:
+        browser_client.get(page.url)
+    tables = set()
+    for query in queries.captured_queries:
+        tables.update(re.findall(r'(?:FROM|INTO|JOIN|UPDATE) "(\w+)"', query["sql"]))
+    ours = {t for t in tables if t.startswith("wagtail_segments_")}
+    assert ours == {"wagtail_segments_event"}
+
+
+def test_page_views_are_left_to_the_beacon_when_the_site_is_cached(browser_client):
+    page = factories.content_page()
+    with segments(PAGE_VIEWS="beacon"):
+        response = browser_client.get(page.url)
+    assert not Event.objects.exists()
+    assert b'data-pageview="1"' in response.content
+    assert b"wagtail_segments/beacon.js" in response.content
+
+
+def test_beacon_script_is_injected_before_body_end(browser_client):
+    page = factories.content_page()
+    content = browser_client.get(page.url).content.decode()
+    assert content.index("wagtail_segments/beacon.js") < content.index("</body>")
+    assert 'data-pageview="0"' in content
