@@ -54,6 +54,12 @@ def check_configuration(app_configs=None, **kwargs):
             f"WAGTAIL_SEGMENTS['PAGE_VIEWS'] is {conf.PAGE_VIEWS!r}.",
             hint='Use "server", "beacon" or "off".', id="wagtail_segments.E005",
         ))
+    if conf.COOKIE_MAX_AGE_DAYS > conf.RETENTION_DAYS:
+        problems.append(Warning(
+            "The contact cookie outlives event retention.",
+            hint="A returning visitor's cookie could name a contact that retention deleted; keep "
+            "COOKIE_MAX_AGE_DAYS at or below RETENTION_DAYS.", id="wagtail_segments.W003",
+        ))
     unknown = set(getattr(settings, "WAGTAIL_SEGMENTS", {}) or {}) - set(DEFAULTS)
     if unknown:
         problems.append(Warning(

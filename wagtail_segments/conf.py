@@ -48,7 +48,7 @@ DEFAULTS: dict[str, Any] = {
     # Beacon
     "BEACON_PATH": "/_segments/beacon/",
     "BEACON_MAX_BYTES": 4096,
-    "BEACON_RATE_LIMIT": 120,  # events per visitor (or IP) per minute
+    "BEACON_RATE_LIMIT": 120,  # beacon events per client address per minute
     "BEACON_CUSTOM_KINDS": [],  # extra event kinds site scripts may send besides "custom"
     # Background work
     "PROCESS_EVENTS_DELAY_SECONDS": 5,

@@ -6,7 +6,7 @@ import datetime
 import logging
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, NullIf
 from django.dispatch import Signal
 from django.utils import timezone
@@ -43,7 +43,7 @@ def _process_batch(first_id: int, last_id: int) -> set[int]:
     )
     Contact.objects.filter(pk__in=contact_ids).update(
         last_seen=Greatest(F("last_seen"), Subquery(latest_time)),
-        country=Coalesce(NullIf(Subquery(latest_country), ""), F("country")),
+        country=Coalesce(NullIf(Subquery(latest_country), Value("")), F("country")),
     )
     return contact_ids
 

@@ -16,7 +16,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
-from wagtail_segments.contacts.identity import contact_id_from_cookie
 from wagtail_segments.contacts.models import EventKind
 
 from .details import MAX_URL, client_ip, clip, country_of, device_class, utm_from_url
@@ -59,12 +58,12 @@ def is_same_origin(request: HttpRequest) -> bool:
 
 
 def rate_limited(request: HttpRequest) -> bool:
-    """More than BEACON_RATE_LIMIT events this minute from this visitor (or this address)."""
+    """More than BEACON_RATE_LIMIT events this minute from this address. Keyed by address,
+    not by cookie: a flood that drops its cookies must not escape the limit."""
     limit = conf.BEACON_RATE_LIMIT
     if not limit:
         return False
-    who = contact_id_from_cookie(request) or request.META.get("REMOTE_ADDR", "")
-    key = f"wsg:beacon:{who}"
+    key = f"wsg:beacon:{request.META.get('REMOTE_ADDR', '')}"
     if cache.add(key, 1, timeout=60):
         return False
     try:

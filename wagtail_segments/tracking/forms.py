@@ -63,7 +63,7 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
     email_field = form_email_field(page)
     types = property_types()
     errors: list[str] = []
-    changed = False
+    changed: set[str] = set()
     for name, value in answers.items():
         if name == email_field:
             continue
@@ -79,15 +79,16 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
                     continue
                 text = text[:255]
                 company = Company.objects.filter(name__iexact=text).first() or Company.objects.create(name=text)
-                changed = changed or contact.company_id != company.pk
-                contact.company = company
+                if contact.company_id != company.pk:
+                    contact.company = company
+                    changed.add("company")
                 continue
             max_length = Contact._meta.get_field(target).max_length
             if getattr(contact, target) and not overwrite:
                 continue
             if getattr(contact, target) != text[:max_length]:
                 setattr(contact, target, text[:max_length])
-                changed = True
+                changed.add(target)
         else:
             key = target.removeprefix("properties.")
             if key in contact.properties and not overwrite:
@@ -99,9 +100,9 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
                 continue
             if contact.properties.get(key, object()) != typed:
                 contact.properties[key] = typed
-                changed = True
+                changed.add("properties")
     if changed:
-        contact.save()
+        contact.save(update_fields=sorted(changed))
     return errors
 
 
@@ -119,7 +120,7 @@ def _submitter(email: str, cookie_id: int | None, visitor: Contact | None, reque
         if visitor is not None and visitor.pk != known.pk and visitor.is_anonymous:
             # The anonymous history joins the known contact, but the cookie keeps naming the
             # merged-away row: anyone can type anyone's email.
-            merge_contacts(visitor, known)
+            known = merge_contacts(visitor, known)
         return known, cookie_id == known.pk
     if visitor is not None:
         return visitor, True

@@ -1,0 +1,194 @@
+"""Form submissions: the contact is identified by email, answers are copied by the mapping,
+and an anonymous history joins the known contact."""
+
+import pytest
+from django.test import Client
+from wagtail.contrib.forms.models import FormSubmission
+
+from tests import factories
+from tests.conftest import BROWSER_UA
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.models import Company, Contact, Event, PropertyDefinition
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(client, page, **answers):
+    response = client.post(page.url, answers)
+    assert response.status_code == 200, response.content[:500]
+    return response
+
+
+def test_submission_creates_a_contact_with_mapped_answers(browser_client):
+    page = factories.form_page()
+    submit(browser_client, page, first_name="Ann", last_name="Lee", email=" Ann@Example.com ",
+           company="Acme", message="Call me")
+    contact = Contact.objects.get()
+    assert contact.email == "Ann@Example.com"
+    assert (contact.first_name, contact.last_name) == ("Ann", "Lee")
+    assert contact.company == Company.objects.get(name="Acme")
+    assert contact.properties == {"message": "Call me"}
+    event = Event.objects.get(kind="form_submission")
+    assert event.contact == contact and event.page_id == page.pk
+    submission = FormSubmission.objects.get()
+    assert event.data["submission"] == f"wagtailforms.formsubmission:{submission.pk}"
+    assert event.data["answers"]["message"] == "Call me"
+
+
+def test_same_email_in_any_case_and_spacing_is_one_contact(browser_client):
+    page = factories.form_page()
+    submit(browser_client, page, email="ann@example.com")
+    other = Client(HTTP_USER_AGENT=BROWSER_UA)
+    submit(other, page, email="  ANN@example.COM ")
+    assert Contact.objects.count() == 1
+    assert Event.objects.filter(kind="form_submission").count() == 2
+
+
+def test_submission_merges_the_anonymous_history_into_the_known_contact(browser_client):
+    known = factories.contact(email="ann@example.com", first_name="Ann")
+    known.tags.add("customer")
+    pricing = factories.content_page("Pricing")
+    form = factories.form_page()
+    browser_client.get(pricing.url)
+    browser_client.get(pricing.url)
+    anonymous = Contact.objects.get(email_key__isnull=True)
+    anonymous.tags.add("visited-pricing")
+    anonymous.points = 5
+    anonymous.save()
+    submit(browser_client, form, email="ANN@example.com", first_name="Mallory")
+    known.refresh_from_db()
+    anonymous.refresh_from_db()
+    assert known.events.filter(kind="page_view").count() == 2
+    assert known.events.filter(kind="merge").count() == 1
+    assert known.events.filter(kind="form_submission").count() == 1
+    assert set(known.tags.names()) == {"customer", "visited-pricing"}
+    assert known.points == 5
+    # An unverified claim fills blanks but never overwrites what the contact had.
+    assert known.first_name == "Ann"
+    assert anonymous.merged_into == known and not anonymous.events.exists()
+    # The cookie still names the merged-away row: typing an email is not proof of identity.
+    assert browser_client.cookies[conf.COOKIE_NAME].value.startswith(f"{anonymous.pk}:")
+
+
+def test_first_submission_identifies_the_visitors_anonymous_contact(browser_client):
+    page = factories.content_page()
+    form = factories.form_page()
+    browser_client.get(page.url)
+    visitor = Contact.objects.get()
+    submit(browser_client, form, email="bo@example.com", first_name="Bo")
+    visitor.refresh_from_db()
+    assert visitor.email == "bo@example.com" and visitor.first_name == "Bo"
+    assert Contact.objects.count() == 1
+    # Now that the visitor is the contact, a later answer updates the field.
+    submit(browser_client, form, email="bo@example.com", first_name="Bob")
+    visitor.refresh_from_db()
+    assert visitor.first_name == "Bob"
+
+
+def test_a_different_email_on_a_known_visitors_browser_is_another_contact(browser_client):
+    form = factories.form_page()
+    submit(browser_client, form, email="one@example.com")
+    submit(browser_client, form, email="two@example.com")
+    assert set(Contact.objects.values_list("email", flat=True)) == {"one@example.com", "two@example.com"}
+
+
+def test_answers_are_stored_as_given_and_shown_escaped(browser_client, admin_client):
+    form = factories.form_page(
+        fields=[("Email", "email"), ("Message", "multiline"), ("Notes", "multiline"), ("Company", "singleline")]
+    )
+    html = '<script>alert("x")</script><b>bold</b>'
+    long = "ä" * 10_000
+    scripts = "東京 — Ελληνικά — עברית — 😀"
+    submit(browser_client, form, email="x@example.com", message=html, company=scripts, notes=long)
+    event = Event.objects.get(kind="form_submission")
+    assert event.data["answers"]["message"] == html
+    assert event.data["answers"]["notes"] == long
+    assert event.data["answers"]["company"] == scripts
+    contact = event.contact
+    assert contact.properties["message"] == html
+    assert contact.company.name == scripts
+    assert contact.properties["notes"] == long
+    page = admin_client.get(f"/admin/wagtail_segments/contact/inspect/{contact.pk}/")
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert html not in content
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in content
+    assert scripts in content
+
+
+def test_declared_properties_are_typed_and_bad_values_reported(browser_client):
+    PropertyDefinition.objects.create(key="team_size", label="Team size", type="number")
+    PropertyDefinition.objects.create(key="renewal", label="Renewal", type="date")
+    form = factories.form_page(fields=[("Email", "email"), ("Team size", "singleline"), ("Renewal", "singleline")])
+    submit(browser_client, form, email="a@example.com", team_size="12", renewal="2027-03-01")
+    submit(Client(HTTP_USER_AGENT=BROWSER_UA), form, email="b@example.com", team_size="many", renewal="soon")
+    a = Contact.objects.get(email="a@example.com")
+    b = Contact.objects.get(email="b@example.com")
+    assert a.properties == {"team_size": 12, "renewal": "2027-03-01"}
+    assert b.properties == {}
+    errors = Event.objects.get(contact=b, kind="form_submission").data["errors"]
+    assert len(errors) == 2 and any("team_size" in e for e in errors)
+
+
+def test_page_can_override_the_email_field_and_the_mapping(browser_client):
+    form = factories.form_page(fields=[("Work email", "singleline"), ("Backup", "email"), ("Org", "singleline")])
+    form.segments_email_field = "work_email"
+    form.segments_field_mapping = {"org": "company", "backup": None}
+    from wagtail_segments.tracking.forms import record_form_submission
+
+    submission = FormSubmission.objects.create(
+        page=form, form_data={"work_email": "W@Example.com", "backup": "b@x.org", "org": "Initech"}
+    )
+    # The post_save handler saw the page as loaded from the database, without the overrides.
+    Event.objects.all().delete()
+    Contact.objects.all().delete()
+    record_form_submission(submission)
+    contact = Contact.objects.get()
+    assert contact.email == "W@Example.com"
+    assert contact.company.name == "Initech"
+    assert contact.properties == {}
+
+
+def test_submission_without_an_email_belongs_to_the_visitor(browser_client):
+    form = factories.form_page(fields=[("Question", "singleline")])
+    submit(browser_client, form, question="How much?")
+    contact = Contact.objects.get()
+    assert contact.email == "" and contact.properties == {"question": "How much?"}
+    assert conf.COOKIE_NAME in browser_client.cookies
+
+
+def test_do_not_track_submitter_with_an_email_is_kept_without_cookie_or_details(client):
+    form = factories.form_page()
+    client.post(form.url, {"email": "dnt@example.com"}, HTTP_USER_AGENT=BROWSER_UA, HTTP_DNT="1")
+    contact = Contact.objects.get()
+    assert contact.email == "dnt@example.com"
+    event = Event.objects.get()
+    assert event.path == "" and event.ip is None
+    assert conf.COOKIE_NAME not in client.cookies
+
+
+def test_bot_submissions_are_not_recorded(client):
+    form = factories.form_page()
+    client.post(form.url, {"email": "bot@example.com"}, HTTP_USER_AGENT="SomeCrawler/1.0")
+    assert not Contact.objects.exists()
+    assert FormSubmission.objects.count() == 1
+
+
+def test_malformed_email_answer_is_not_an_identity(browser_client):
+    form = factories.form_page(fields=[("Email", "singleline")])
+    form.segments_email_field = "email"
+    submission = FormSubmission.objects.create(page=form, form_data={"email": "not an email"})
+    from wagtail_segments.tracking.forms import record_form_submission
+
+    Event.objects.all().delete()
+    Contact.objects.all().delete()
+    assert record_form_submission(submission) is None
+    assert not Contact.objects.exists()
+
+
+def test_submission_saved_outside_a_request_is_still_recorded():
+    form = factories.form_page()
+    FormSubmission.objects.create(page=form, form_data={"email": "shell@example.com", "first_name": "Sh"})
+    contact = Contact.objects.get()
+    assert contact.email == "shell@example.com" and contact.first_name == "Sh"
+    assert contact.events.get().kind == "form_submission"

@@ -1,0 +1,63 @@
+"""A login links the visitor's contact to the user and merges an anonymous history."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests import factories
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.models import Contact, Event
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, user):
+    response = client.post("/login/", {"username": user.username, "password": "pw"})
+    assert response.status_code == 302
+    return response
+
+
+def test_login_merges_the_anonymous_history_and_repoints_the_cookie(browser_client):
+    user = User.objects.create_user("ann", "ann@example.com", "pw", first_name="Ann")
+    known = factories.contact(email="ANN@example.com", first_name="Annie")
+    page = factories.content_page()
+    browser_client.get(page.url)
+    anonymous = Contact.objects.get(email_key__isnull=True)
+    login(browser_client, user)
+    known.refresh_from_db()
+    assert known.user == user
+    assert known.first_name == "Annie"
+    assert known.events.filter(kind="page_view").count() == 1
+    assert known.events.filter(kind="login").count() == 1
+    assert known.events.filter(kind="merge").exists()
+    anonymous.refresh_from_db()
+    assert anonymous.merged_into == known
+    assert browser_client.cookies[conf.COOKIE_NAME].value.startswith(f"{known.pk}:")
+    browser_client.get(page.url)
+    assert known.events.filter(kind="page_view").count() == 2
+
+
+def test_login_of_a_new_user_turns_the_visitor_into_their_contact(browser_client):
+    user = User.objects.create_user("bo", "bo@example.com", "pw", last_name="Berg")
+    browser_client.get(factories.content_page().url)
+    login(browser_client, user)
+    contact = Contact.objects.get()
+    assert contact.user == user and contact.email == "bo@example.com" and contact.last_name == "Berg"
+
+
+def test_login_on_someone_elses_browser_does_not_merge_them(browser_client):
+    form = factories.form_page()
+    browser_client.post(form.url, {"email": "first@example.com"})
+    first = Contact.objects.get()
+    user = User.objects.create_user("second", "second@example.com", "pw")
+    login(browser_client, user)
+    second = Contact.objects.get(user=user)
+    assert second.pk != first.pk
+    first.refresh_from_db()
+    assert first.merged_into is None and first.email == "first@example.com"
+    assert browser_client.cookies[conf.COOKIE_NAME].value.startswith(f"{second.pk}:")
+
+
+def test_staff_login_is_not_tracked(browser_client):
+    user = User.objects.create_user("editor", "ed@example.com", "pw", is_staff=True)
+    login(browser_client, user)
+    assert not Contact.objects.exists() and not Event.objects.exists()

@@ -1,0 +1,91 @@
+"""Background work: the pass over new events, retention, and the schedules."""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import Schedule
+
+from tests import factories
+from wagtail_segments.contacts.tasks import process_new_events, prune_old_data
+from wagtail_segments.models import Contact, Event
+from wagtail_segments.schedules import ensure_schedules
+
+pytestmark = pytest.mark.django_db
+
+
+def days_ago(n):
+    return timezone.now() - datetime.timedelta(days=n)
+
+
+def test_new_events_move_last_seen_and_country_forward():
+    contact = factories.contact(last_seen=days_ago(10))
+    factories.event(contact, time=days_ago(2), country="CA")
+    factories.event(contact, time=days_ago(1))
+    process_new_events()
+    contact.refresh_from_db()
+    assert abs((contact.last_seen - days_ago(1)).total_seconds()) < 5
+    assert contact.country == "CA"
+    # A second pass has nothing new to read.
+    assert process_new_events() == 0
+
+
+def test_events_written_through_a_merged_contacts_cookie_join_the_survivor():
+    survivor = factories.contact(email="a@example.com")
+    old = factories.contact(merged_into=survivor)
+    factories.event(old)
+    process_new_events()
+    assert survivor.events.count() == 1 and not old.events.exists()
+
+
+def test_retention_prunes_only_what_it_should():
+    known = factories.contact(email="keep@example.com", last_seen=days_ago(900))
+    stale_anonymous = factories.contact(last_seen=days_ago(500))
+    active_anonymous = factories.contact(last_seen=days_ago(500))
+    recent_anonymous = factories.contact(last_seen=days_ago(3))
+    old_event = factories.event(known, time=days_ago(400))
+    kept_event = factories.event(known, time=days_ago(100))
+    factories.event(stale_anonymous, time=days_ago(450))
+    factories.event(active_anonymous, time=days_ago(10))
+
+    result = prune_old_data(days=395, batch_size=1)
+
+    assert result == {"events": 2, "contacts": 1}
+    assert set(Contact.objects.values_list("pk", flat=True)) == {
+        known.pk, active_anonymous.pk, recent_anonymous.pk
+    }
+    assert not Event.objects.filter(pk=old_event.pk).exists()
+    assert Event.objects.filter(pk=kept_event.pk).exists()
+
+
+def test_retention_command_uses_the_setting(settings):
+    contact = factories.contact(email="a@example.com")
+    factories.event(contact, time=days_ago(40))
+    settings.WAGTAIL_SEGMENTS = {"RETENTION_DAYS": 30}
+    call_command("prune_segments_data")
+    assert not Event.objects.exists()
+
+
+def test_schedules_are_created_once_and_kept_up_to_date():
+    ensure_schedules()
+    ensure_schedules()
+    names = list(Schedule.objects.filter(name__startswith="wagtail_segments").values_list("name", flat=True))
+    assert sorted(names) == ["wagtail_segments: process new events", "wagtail_segments: retention"]
+    schedule = Schedule.objects.get(name="wagtail_segments: retention")
+    schedule.func = "something.else"
+    schedule.save()
+    ensure_schedules()
+    schedule.refresh_from_db()
+    assert schedule.func == "wagtail_segments.contacts.tasks.prune_old_data"
+
+
+def test_tracked_view_queues_the_pass_once_per_window(browser_client, django_capture_on_commit_callbacks):
+    from django_q.models import OrmQ
+
+    page = factories.content_page()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            browser_client.get(page.url)
+    queued = [task for task in OrmQ.objects.all() if task.func() == "wagtail_segments.contacts.tasks.process_new_events"]
+    assert len(queued) == 1
