@@ -57,19 +57,22 @@ BLOG_POSTS = [
     (
         "five-ways-to-cut-meeting-time",
         "Five ways to cut meeting time in half",
+        "Shorter defaults, agendas up front and owners at the end: what our busiest customers "
+        "changed first.",
         p(
             "Most teams do not have too many meetings; they have meetings that run long. "
             "Here is what our busiest customers changed first.",
-            "<b>1. Default to 25 minutes.</b> A shorter default leaves room to breathe between calls.",
+            "<b>1. Default to 25 minutes.</b> A shorter default leaves room to breathe.",
             "<b>2. Share the agenda when you book.</b> Example Co. adds it to every invitation.",
             "<b>3. End with owners, not minutes.</b> Who does what by when, in three lines.",
-            "<b>4. Cancel recurring meetings that lost their reason.</b> Review them every quarter.",
-            "<b>5. Protect focus time.</b> Block two mornings a week and let the scheduler respect them.",
+            "<b>4. Cancel recurring meetings that lost their reason.</b> Review them quarterly.",
+            "<b>5. Protect focus time.</b> Block two mornings a week and keep them free.",
         ),
     ),
     (
         "northwind-case-study",
         "How Northwind Logistics schedules 2,000 shifts a week",
+        "Six warehouses, two countries and one spreadsheet nobody else understood: a case study.",
         p(
             "Northwind Logistics runs six warehouses across the UK and the Netherlands. Before "
             "Example Co., shift planning lived in a spreadsheet that one person understood.",
@@ -81,6 +84,7 @@ BLOG_POSTS = [
     (
         "spring-2026-release",
         "What's new this spring",
+        "Round-robin booking pages, Microsoft Teams and a faster mobile calendar.",
         p(
             "The spring release brings round-robin booking pages, a Microsoft Teams integration "
             "and a faster calendar view on mobile.",
@@ -91,6 +95,7 @@ BLOG_POSTS = [
     (
         "remote-teams-time-zones",
         "Remote teams and time zones: a practical guide",
+        "Core hours per team, local times on every invitation and a fair rota for the late call.",
         p(
             "When your team spans London, Toronto and Berlin, the overlap is a few hours a day. "
             "Spend it on conversations and move status updates to writing.",
@@ -105,9 +110,11 @@ PRODUCT_PAGES = [
     (
         "pricing",
         "Pricing",
+        "Free for up to 3 people; Team and Business plans per person per month.",
         p(
             "<b>Starter</b> — free for up to 3 people: booking pages, calendar sync, reminders.",
-            "<b>Team</b> — £12 per person per month: shared availability, round-robin, integrations.",
+            "<b>Team</b> — £12 per person per month: shared availability, round-robin and "
+            "integrations.",
             "<b>Business</b> — £29 per person per month: SSO, audit log, priority support and an "
             "account manager.",
             "Every plan starts with a 14-day trial. Paying yearly saves two months.",
@@ -116,6 +123,7 @@ PRODUCT_PAGES = [
     (
         "features",
         "Features",
+        "Booking pages, team calendars, shift rotas, reminders and reports.",
         p(
             "Booking pages that show only the times that suit you, shared team calendars, shift "
             "rotas, reminders by email and SMS, and reports on where the week went.",
@@ -125,6 +133,7 @@ PRODUCT_PAGES = [
     (
         "integrations",
         "Integrations",
+        "Google Calendar, Outlook, Teams, Zoom, Slack, Salesforce, HubSpot and Zapier.",
         p(
             "Example Co. connects to Google Calendar, Outlook, Microsoft Teams, Zoom, Slack, "
             "Salesforce, HubSpot and, through Zapier, to some 5,000 other tools.",
@@ -237,10 +246,12 @@ def build_pages() -> tuple[dict[str, Page], Site, int]:
         "products", home, SectionPage, slug="products", title="Products",
         intro=p("One app for booking, team calendars and shift rotas."),
     )
-    for slug, title, body in PRODUCT_PAGES:
-        child(slug, products, ContentPage, slug=slug, title=title, body=body)
+    for slug, title, summary, body in PRODUCT_PAGES:
+        child(slug, products, ContentPage, slug=slug, title=title, search_description=summary,
+              body=body)
     child(
         "demo", products, FormPage, slug="demo", title="Book a demo",
+        search_description="A 30-minute tour of Example Co. for your team.",
         intro=p("Tell us about your team and we will show you Example Co. in 30 minutes."),
         thank_you_text=p("Thanks! Someone from our team will email you within one working day."),
         form_fields=form_fields(DEMO_FIELDS),
@@ -249,8 +260,9 @@ def build_pages() -> tuple[dict[str, Page], Site, int]:
         "blog", home, SectionPage, slug="blog", title="Blog",
         intro=p("Notes on scheduling, remote work and what we are building."),
     )
-    for slug, title, body in BLOG_POSTS:
-        child(slug, blog, ContentPage, slug=slug, title=title, body=body)
+    for slug, title, summary, body in BLOG_POSTS:
+        child(slug, blog, ContentPage, slug=slug, title=title, search_description=summary,
+              body=body)
     child(
         "contact", home, FormPage, slug="contact", title="Contact us",
         intro=p("Questions about plans, billing or anything else? Write to us."),
@@ -315,13 +327,16 @@ DEVICES = {"desktop": 60, "mobile": 32, "tablet": 8}
 SOURCES = [
     (40, "", {}),
     (25, "https://www.google.com/", {}),
-    (6, "https://www.google.com/", {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand-search"}),
+    (6, "https://www.google.com/",
+     {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "brand-search"}),
     (8, "https://duckduckgo.com/", {}),
     (8, "https://www.linkedin.com/", {}),
-    (4, "https://www.linkedin.com/", {"utm_source": "linkedin", "utm_medium": "social", "utm_campaign": "webinar-2026"}),
+    (4, "https://www.linkedin.com/",
+     {"utm_source": "linkedin", "utm_medium": "social", "utm_campaign": "webinar-2026"}),
     (5, "https://news.ycombinator.com/", {}),
     (4, "https://www.capterra.com/", {}),
 ]
+INTERNAL = (0, "", {})  # a view that follows another in the same visit
 SPRING_SALE = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "spring-sale"}
 # How often a session starts on each page, and how often later views go to each page.
 LANDING = {
@@ -350,10 +365,19 @@ def weighted(rng: random.Random, weights: dict):
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+def seconds_later(seconds: float) -> datetime.timedelta:
+    return datetime.timedelta(seconds=seconds)
+
+
+def demo_uuid(rng: random.Random) -> uuid.UUID:
+    """A version-4 uuid whose last 12 hex digits are DEMO_UUID_TAIL."""
+    return uuid.UUID(int=(rng.getrandbits(80) << 48) | int(DEMO_UUID_TAIL, 16), version=4)
+
+
 class DemoBuilder:
     """Builds the rows in memory, then writes them with a handful of bulk inserts."""
 
-    def __init__(self, rng: random.Random, pages: dict[str, Page], site: Site, now: datetime.datetime):
+    def __init__(self, rng: random.Random, pages: dict[str, Page], site: Site, now):
         self.rng = rng
         self.pages = pages
         self.site = site
@@ -362,6 +386,7 @@ class DemoBuilder:
         self.events: list[tuple[int, Event]] = []  # (contact index, unsaved event)
         self.submissions: list[tuple[int, Event, FormSubmission]] = []
         self.tags: dict[int, set[str]] = {}
+        self.devices: dict[int, str] = {}  # each contact mostly uses one device
 
     # -- people
 
@@ -382,13 +407,13 @@ class DemoBuilder:
 
     def make_contacts(self, count: int, companies: list[Company]) -> list[Contact]:
         rng = self.rng
-        taken = set(Contact.objects.filter(email_key__isnull=False).values_list("email_key", flat=True))
+        taken = set(Contact.objects.exclude(email_key=None).values_list("email_key", flat=True))
         contacts = []
         for i in range(count):
             country = weighted(rng, COUNTRIES)
             first_seen = self.now - datetime.timedelta(days=rng.uniform(0.5, HISTORY_DAYS))
             contact = Contact(
-                uuid=uuid.UUID(int=(rng.getrandbits(80) << 48) | int(DEMO_UUID_TAIL, 16), version=4),
+                uuid=demo_uuid(rng),
                 country=country,
                 first_seen=first_seen,
                 last_seen=first_seen,
@@ -399,7 +424,9 @@ class DemoBuilder:
                 contact.last_name = rng.choice(LAST_NAMES)
                 company = rng.choice(companies) if rng.random() < 0.55 else None
                 domain = company.domain if company else rng.choice(PERSONAL_DOMAINS)
-                contact.email = self.unique_email(contact.first_name, contact.last_name, domain, taken)
+                contact.email = self.unique_email(
+                    contact.first_name, contact.last_name, domain, taken
+                )
                 contact.email_key = contact.email.casefold()
                 contact.company = company
                 if rng.random() < (0.5 if company else 0.15):
@@ -415,7 +442,7 @@ class DemoBuilder:
         if utm and kind == "page_view":
             path = f"{path}?{urlencode(utm)}"
         event = Event(
-            kind=kind, time=when, site=self.site, page=self.pages.get(page_key) if page_key else None,
+            kind=kind, time=when, site=self.site, page=self.pages[page_key] if page_key else None,
             path=path, referrer=referrer, device=device, country=contact.country,
             data=data or {}, **(utm or {}),
         )
@@ -438,18 +465,21 @@ class DemoBuilder:
             self.event(index, contact, "page_view", when, key, device=device,
                        referrer=referrer if first else "", utm=utm if first else None)
             seconds = round(rng.lognormvariate(3.6, 0.9), 1)  # median ~37 s
-            seconds = min(seconds, 1800.0)
+            seconds = min(seconds, 900.0)
+            custom = None
             if key == "pricing" and rng.random() < 0.2:
-                plan = rng.choice(["starter", "team", "team", "business"])
-                self.event(index, contact, "custom", when + datetime.timedelta(seconds=seconds / 2),
-                           key, device=device,
-                           data={"name": "pricing_calculator", "data": {"plan": plan, "seats": rng.choice([3, 5, 10, 25, 50, 120])}})
+                custom = {"name": "pricing_calculator", "data": {
+                    "plan": rng.choice(["starter", "team", "team", "business"]),
+                    "seats": rng.choice([3, 5, 10, 25, 50, 120]),
+                }}
             elif key == "features" and rng.random() < 0.15:
-                self.event(index, contact, "custom", when + datetime.timedelta(seconds=seconds / 3),
-                           key, device=device, data={"name": "video_play", "data": {"video": "product-tour"}})
+                custom = {"name": "video_play", "data": {"video": "product-tour"}}
+            if custom:
+                self.event(index, contact, "custom", when + seconds_later(seconds / 2), key,
+                           device=device, data=custom)
             if rng.random() < 0.4 and key != end_on:
-                self.event(index, contact, "time_on_page", when + datetime.timedelta(seconds=seconds),
-                           key, device=device, data={"seconds": seconds})
+                self.event(index, contact, "time_on_page", when + seconds_later(seconds), key,
+                           device=device, data={"seconds": seconds})
             when += datetime.timedelta(seconds=seconds + rng.uniform(2, 15))
         return when
 
@@ -464,12 +494,14 @@ class DemoBuilder:
             "email": contact.email_key,
             "answers": answers,
         }
-        self.submissions.append((index, event, FormSubmission(page=page, form_data=answers, submit_time=when)))
+        submission = FormSubmission(page=page, form_data=answers)
+        self.submissions.append((index, event, submission))
 
     def history(self, index: int, contact: Contact) -> None:
         rng = self.rng
         device = self.devices[index] = weighted(rng, DEVICES)
-        span = (self.now - contact.first_seen).total_seconds()
+        # Visits start at least 3 hours ago, so that the longest one ends before now.
+        span = max((self.now - contact.first_seen).total_seconds() - 3 * 3600, 0)
         # A few contacts are very active, most come once or twice.
         if rng.random() < 0.04:
             visits = rng.randint(25, 60)
@@ -477,9 +509,10 @@ class DemoBuilder:
             visits = min(int(rng.paretovariate(1.4)), 20)
         if contact.email:
             visits += 1
-        starts = sorted([contact.first_seen] + [
-            contact.first_seen + datetime.timedelta(seconds=rng.uniform(0, span)) for _ in range(visits - 1)
-        ])
+        starts = sorted(
+            [contact.first_seen]
+            + [contact.first_seen + seconds_later(rng.uniform(0, span)) for _ in range(visits - 1)]
+        )
         # Identified contacts became known by a form; most of them also filled in others.
         forms = []
         if contact.email:
@@ -488,61 +521,75 @@ class DemoBuilder:
             if imported:
                 tags.add("event-2026")
             if not imported or rng.random() < 0.3:
-                wants = [k for k, share in (("newsletter", 0.55), ("contact", 0.3), ("demo", 0.25 if contact.company_id else 0.05)) if rng.random() < share]
-                forms = wants or [rng.choice(["newsletter", "contact", "demo"])]
+                # Only people with a company book demos (the form asks for one).
+                shares = {
+                    "newsletter": 0.55, "contact": 0.3, "demo": 0.3 if contact.company_id else 0,
+                }
+                forms = [key for key, share in shares.items() if rng.random() < share]
+                forms = forms or [rng.choice(["newsletter", "contact"])]
         form_at = {key: rng.randrange(len(starts)) for key in forms}
         for n, start in enumerate(starts):
-            end_on = next((key for key, at in form_at.items() if at == n), None)
+            todo = [key for key, at in form_at.items() if at == n]
             landing = weighted(rng, LANDING)
-            last = self.session(index, contact, start, device, landing=landing, end_on=end_on)
-            if end_on:
-                self.submit(index, contact, last, end_on, self.answers(contact, end_on))
+            when = self.session(index, contact, start, device, landing=landing,
+                                end_on=todo[0] if todo else None)
+            for k, key in enumerate(todo):
+                if k:  # a second form in the same visit
+                    when = self.session(index, contact, when, device, landing=key,
+                                        source=INTERNAL, views=1)
+                self.submit(index, contact, when, key, self.answers(contact, key))
         if "newsletter" in forms:
             self.tags[index].add("newsletter")
             sent = self.now - datetime.timedelta(days=SPRING_SALE_DAYS_AGO)
             if contact.first_seen < sent and rng.random() < 0.45:
                 click = sent + datetime.timedelta(hours=rng.expovariate(1 / 20))
-                self.session(index, contact, click, device, landing=rng.choice(["pricing", "pricing", "spring-2026-release"]),
+                landing = rng.choice(["pricing", "pricing", "spring-2026-release"])
+                self.session(index, contact, click, device, landing=landing,
                              source=(0, "", SPRING_SALE), views=rng.randint(1, 4))
 
     def answers(self, contact: Contact, form_key: str) -> dict:
         rng = self.rng
         if form_key == "newsletter":
             topics = [t for t in NEWSLETTER_TOPICS if rng.random() < 0.5] or [NEWSLETTER_TOPICS[0]]
-            contact.properties["topics"] = topics
+            # As the form hook stores answers: unmapped ones become properties, lists joined.
+            contact.properties["topics"] = ", ".join(topics)
             return {"email": contact.email, "first_name": contact.first_name, "topics": topics}
         company = contact.company.name if contact.company else ""
         if form_key == "contact":
+            message = rng.choice(MESSAGES)
+            contact.properties["message"] = message
             return {
                 "first_name": contact.first_name, "last_name": contact.last_name,
-                "email": contact.email, "company": company, "message": rng.choice(MESSAGES),
+                "email": contact.email, "company": company, "message": message,
             }
-        employees = contact.company.properties.get("employees", 10) if contact.company else rng.randint(2, 12)
+        employees = contact.company.properties.get("employees", 10)
         size = max(2, min(employees, rng.choice([5, 10, 20, 50, 100, 250])))
         contact.properties["team_size"] = size
-        return {"email": contact.email, "company": company or f"{contact.last_name} & Co", "team_size": str(size)}
+        # Wagtail's number field gives a Decimal, which the submission's JSON keeps as a string.
+        return {"email": contact.email, "company": company, "team_size": str(size)}
 
     # -- writing
 
     def build(self, count: int) -> dict:
         companies = []
         for name, domain, industry, employees in COMPANIES:
-            company, _ = Company.objects.get_or_create(
-                name=name, defaults={"domain": domain, "properties": {"industry": industry, "employees": employees}},
-            )
+            company, _ = Company.objects.get_or_create(name=name, defaults={
+                "domain": domain,
+                "properties": {"industry": industry, "employees": employees},
+            })
             companies.append(company)
         PropertyDefinition.objects.get_or_create(
             key="team_size", defaults={"label": "Team size", "type": "number",
                                        "description": "From the “Book a demo” form."},
         )
         contacts = self.make_contacts(count, companies)
-        self.devices: dict[int, str] = {}
         for index, contact in enumerate(contacts):
             self.history(index, contact)
 
         # Last seen and points follow from the history; the keenest known contacts are VIPs.
         kinds = Counter((index, event.kind) for index, event in self.events)
-        demos = Counter(index for index, event, _ in self.submissions if event.page_id == self.pages["demo"].pk)
+        demo_page = self.pages["demo"].pk
+        demos = Counter(index for index, event, _ in self.submissions if event.page_id == demo_page)
         for index, event in self.events:
             if event.time > contacts[index].last_seen:
                 contacts[index].last_seen = event.time
@@ -579,7 +626,9 @@ class DemoBuilder:
         names = sorted({name for tags in self.tags.values() for name in tags})
         tags = {}
         for name in names:
-            tags[name] = ContactTag.objects.filter(name=name).first() or ContactTag.objects.create(name=name)
+            tags[name] = (
+                ContactTag.objects.filter(name=name).first() or ContactTag.objects.create(name=name)
+            )
         TaggedContact.objects.bulk_create(
             [
                 TaggedContact(content_object=contacts[index], tag=tags[name])
@@ -607,8 +656,8 @@ def delete_demo_data() -> int:
     how many contacts went."""
     contacts = demo_contacts()
     submission_ids = []
-    refs = Event.objects.filter(contact__in=contacts, kind="form_submission").values_list("data", flat=True)
-    for data in refs.iterator():
+    submissions = Event.objects.filter(contact__in=contacts, kind="form_submission")
+    for data in submissions.values_list("data", flat=True).iterator():
         label, _, pk = str((data or {}).get("submission") or "").partition(":")
         if label == FormSubmission._meta.label_lower and pk.isdigit():
             submission_ids.append(int(pk))
@@ -628,9 +677,16 @@ class Command(BaseCommand):
     help = "Load the example site's pages, an admin/admin superuser and demo contacts (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--contacts", type=int, default=300, help="How many demo contacts (default 300).")
-        parser.add_argument("--reset", action="store_true", help="Delete the demo contacts and their events first.")
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Seed of the random data.")
+        parser.add_argument(
+            "--contacts", type=int, default=300, help="How many demo contacts (default 300).",
+        )
+        parser.add_argument(
+            "--reset", action="store_true",
+            help="Delete the demo contacts, their events and form submissions first.",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED, help="Seed of the random data.",
+        )
 
     def handle(self, *args, contacts: int, reset: bool, seed: int, **options):
         if contacts < 0:
