@@ -71,7 +71,13 @@ def test_schedules_are_created_once_and_kept_up_to_date():
     ensure_schedules()
     ensure_schedules()
     names = list(Schedule.objects.filter(name__startswith="wagtail_segments").values_list("name", flat=True))
-    assert sorted(names) == ["wagtail_segments: process new events", "wagtail_segments: retention"]
+    assert sorted(names) == [
+        "wagtail_segments: daily segment counts",
+        "wagtail_segments: process new events",
+        "wagtail_segments: rebuild segments",
+        "wagtail_segments: retention",
+    ]
+    assert Schedule.objects.get(name="wagtail_segments: rebuild segments").minutes == 15
     schedule = Schedule.objects.get(name="wagtail_segments: retention")
     schedule.func = "something.else"
     schedule.save()

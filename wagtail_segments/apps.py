@@ -26,4 +26,21 @@ class WagtailSegmentsConfig(AppConfig):
                     dispatch_uid=f"wagtail_segments.form_submission.{model._meta.label_lower}",
                 )
         user_logged_in.connect(on_user_logged_in, dispatch_uid="wagtail_segments.login")
+        self.connect_segments()
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="wagtail_segments.schedules")
+
+    def connect_segments(self) -> None:
+        from django.db.models.signals import m2m_changed, post_save
+
+        from .contacts.models import Contact, TaggedContact
+        from .contacts.tasks import events_processed
+        from .segments import receivers
+        from .segments.models import Segment
+        from .signals import contacts_merged
+
+        uid = "wagtail_segments.segments."
+        events_processed.connect(receivers.on_events_processed, dispatch_uid=uid + "events")
+        post_save.connect(receivers.on_contact_saved, sender=Contact, dispatch_uid=uid + "contact")
+        m2m_changed.connect(receivers.on_tags_changed, sender=TaggedContact, dispatch_uid=uid + "tags")
+        contacts_merged.connect(receivers.on_contacts_merged, dispatch_uid=uid + "merged")
+        post_save.connect(receivers.on_segment_saved, sender=Segment, dispatch_uid=uid + "saved")

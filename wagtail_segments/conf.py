@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "BEACON_CUSTOM_KINDS": [],  # extra event kinds site scripts may send besides "custom"
     # Background work
     "PROCESS_EVENTS_DELAY_SECONDS": 5,
+    "SEGMENT_REBUILD_MINUTES": 15,
     "RETENTION_DAYS": 395,
     "RETENTION_BATCH_SIZE": 5000,
 }

@@ -9,4 +9,6 @@ from wagtail_segments.contacts.models import (  # noqa: F401
     ProcessingPosition,
     PropertyDefinition,
     TaggedContact,
+    Touchpoint,
 )
+from wagtail_segments.segments.models import Membership, Segment, SegmentDailyCount  # noqa: F401

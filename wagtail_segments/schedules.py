@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from .conf import settings as conf
+
 SCHEDULES = [
     {
         "name": "wagtail_segments: process new events",
         "func": "wagtail_segments.contacts.tasks.process_new_events",
         "schedule_type": "I",  # minutes; the request path also queues this within seconds
         "minutes": 1,
+    },
+    {
+        "name": "wagtail_segments: rebuild segments",
+        "func": "wagtail_segments.segments.tasks.rebuild_all_segments",
+        "schedule_type": "I",
+        "minutes": "SEGMENT_REBUILD_MINUTES",
+    },
+    {
+        "name": "wagtail_segments: daily segment counts",
+        "func": "wagtail_segments.segments.tasks.record_daily_counts",
+        "schedule_type": "D",
     },
     {
         "name": "wagtail_segments: retention",
@@ -25,6 +38,8 @@ def ensure_schedules(**kwargs) -> None:
 
     for spec in SCHEDULES:
         defaults = {k: v for k, v in spec.items() if k != "name"}
+        if isinstance(defaults.get("minutes"), str):
+            defaults["minutes"] = int(getattr(conf, defaults["minutes"]))
         defaults["repeats"] = -1
         schedule, created = Schedule.objects.get_or_create(
             name=spec["name"], defaults={**defaults, "next_run": timezone.now()}

@@ -9,3 +9,10 @@ from django.dispatch import Signal
 
 event_recorded = Signal()
 contacts_merged = Signal()
+
+# Sent after commit, once per batch: ``segment_entered(sender=Segment, segment, contact_ids,
+# source, initial)`` and ``segment_left(sender=Segment, segment, contact_ids, source)``.
+# ``initial`` is True for the first build of a new segment, so campaigns need not fire for
+# everyone already matching.
+segment_entered = Signal()
+segment_left = Signal()

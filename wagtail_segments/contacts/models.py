@@ -139,6 +139,8 @@ class EventKind(models.TextChoices):
     CUSTOM = "custom", _("Custom")
     LOGIN = "login", _("Login")
     MERGE = "merge", _("Contacts merged")
+    SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
+    SEGMENT_LEFT = "segment_left", _("Left a segment")
 
 
 def event_kind_label(kind: str) -> str:
@@ -224,3 +226,35 @@ class ProcessingPosition(models.Model):
 
     class Meta:
         verbose_name = _("processing position")
+
+
+class Touchpoint(models.Model):
+    """A contact was touched: a call, meeting or note logged by staff (manual), or an email or
+    SMS sent by a campaign (automatic). Segment reminders count from the latest one."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        MEETING = "meeting", _("Meeting")
+        NOTE = "note", _("Note")
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    AUTOMATIC_KINDS = {Kind.EMAIL, Kind.SMS}
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="touchpoints")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    automatic = models.BooleanField(_("automatic"), default=False)
+    time = models.DateTimeField(_("time"), default=timezone.now)
+    note = models.TextField(_("note"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("logged by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("touchpoint")
+        verbose_name_plural = _("touchpoints")
+        indexes = [models.Index(fields=["contact", "automatic", "time"], name="wsg_touch_contact_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.time:%Y-%m-%d}"

@@ -20,12 +20,12 @@ logger = logging.getLogger(__name__)
 PROCESS_BATCH = 5000
 POSITION_NAME = "contacts.new_events"
 
-# Sent after each batch of new events is processed, with the contacts it touched; the
-# segments package re-evaluates those contacts from here.
+# Sent inside the batch's transaction, with the contacts it touched and the event kinds it
+# saw; the segments package re-evaluates those contacts from here.
 events_processed = Signal()
 
 
-def _process_batch(first_id: int, last_id: int) -> set[int]:
+def _process_batch(first_id: int, last_id: int) -> tuple[set[int], set[str]]:
     window = Event.objects.filter(id__gt=first_id, id__lte=last_id)
     # Events written through an old cookie of a merged-away contact join the survivor.
     for old, survivor in (
@@ -35,7 +35,8 @@ def _process_batch(first_id: int, last_id: int) -> set[int]:
         window.filter(contact_id=old).update(contact_id=survivor)
     contact_ids = set(window.values_list("contact_id", flat=True).distinct())
     if not contact_ids:
-        return contact_ids
+        return contact_ids, set()
+    kinds = set(window.order_by().values_list("kind", flat=True).distinct())
     newest = window.filter(contact_id=OuterRef("pk")).order_by().values("contact_id")
     latest_time = newest.annotate(t=Max("time")).values("t")
     latest_country = (
@@ -45,7 +46,7 @@ def _process_batch(first_id: int, last_id: int) -> set[int]:
         last_seen=Greatest(F("last_seen"), Subquery(latest_time)),
         country=Coalesce(NullIf(Subquery(latest_country), Value("")), F("country")),
     )
-    return contact_ids
+    return contact_ids, kinds
 
 
 def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
@@ -70,13 +71,13 @@ def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
             if start >= newest:
                 return advanced
             end = min(start + batch_size, newest)
-            contact_ids = _process_batch(start, end)
+            contact_ids, kinds = _process_batch(start, end)
             position.position = end
             position.save(update_fields=["position"])
             advanced += end - start
             if contact_ids:
                 events_processed.send(
-                    sender=Event, first_id=start, last_id=end, contact_ids=contact_ids
+                    sender=Event, first_id=start, last_id=end, contact_ids=contact_ids, kinds=kinds
                 )
 
 

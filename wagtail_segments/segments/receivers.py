@@ -1,0 +1,69 @@
+"""How news reaches the segments engine: new events, changed contacts and tags, merges, and
+saved segments. Each queues work for a task; none evaluates rules in the request."""
+
+from __future__ import annotations
+
+import threading
+
+from django.db import transaction
+
+from wagtail_segments.contacts.models import Contact
+from wagtail_segments.segments.models import Membership
+
+from .tasks import enqueue
+
+_pending = threading.local()
+
+
+def mark_contacts_changed(contact_ids, reason: str) -> None:
+    """Re-evaluate these contacts after commit, in one task per transaction."""
+    buffer = getattr(_pending, "buffer", None)
+    if buffer is None:
+        buffer = _pending.buffer = {"ids": set(), "reasons": set()}
+        transaction.on_commit(_flush)
+    buffer["ids"].update(contact_ids)
+    buffer["reasons"].add(reason)
+
+
+def _flush() -> None:
+    buffer = getattr(_pending, "buffer", None)
+    _pending.buffer = None
+    if buffer and buffer["ids"]:
+        from django_q.tasks import async_task
+
+        async_task(
+            "wagtail_segments.segments.tasks.evaluate_contacts_task",
+            sorted(buffer["ids"]), sorted(buffer["reasons"]), group="wagtail_segments",
+        )
+
+
+def on_events_processed(sender, contact_ids, kinds, **kwargs) -> None:
+    from .evaluation import evaluate_contacts
+
+    # The pass also moved last seen and country, which "contact" rules read.
+    evaluate_contacts(contact_ids, {f"events:{kind}" for kind in kinds} | {"contact"})
+
+
+def on_contact_saved(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    if raw or created or instance.merged_into_id:
+        return
+    mark_contacts_changed([instance.pk], "contact")
+
+
+def on_tags_changed(sender, instance, action: str, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Contact):
+        mark_contacts_changed([instance.pk], "tags")
+
+
+def on_contacts_merged(sender, source, into, **kwargs) -> None:
+    """Memberships move to the survivor (its own rows win); a survivor excluded by hand stays excluded."""
+    survivor_segments = set(Membership.objects.filter(contact=into).values_list("segment_id", flat=True))
+    Membership.objects.filter(contact=source).exclude(segment_id__in=survivor_segments).update(contact=into)
+    Membership.objects.filter(contact=source).delete()
+    mark_contacts_changed([into.pk], "contact")
+
+
+def on_segment_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if raw:
+        return
+    enqueue("wagtail_segments.segments.tasks.rebuild_segment_by_id", instance.pk)

@@ -1,0 +1,52 @@
+"""django-q2 tasks of the segments engine."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .evaluation import evaluate_contacts, rebuild_segment
+from .models import Segment, SegmentDailyCount
+
+logger = logging.getLogger(__name__)
+
+
+def rebuild_segment_by_id(segment_id: int) -> dict:
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return {}
+    outcome = rebuild_segment(segment)
+    return {"entered": outcome.entered, "left": outcome.left}
+
+
+def rebuild_all_segments() -> dict[str, dict]:
+    """The scheduled full rebuild: catches what time alone changes."""
+    results = {}
+    for segment in Segment.objects.active().dynamic():
+        outcome = rebuild_segment(segment)
+        results[segment.slug] = {"entered": outcome.entered, "left": outcome.left}
+    return results
+
+
+def evaluate_contacts_task(contact_ids: list[int], reasons: list[str] | None = None) -> dict:
+    outcome = evaluate_contacts(contact_ids, set(reasons) if reasons is not None else None)
+    return {"entered": outcome.entered, "left": outcome.left}
+
+
+def record_daily_counts() -> int:
+    """Each segment's size today, for charts; run daily (and safe to run again)."""
+    today = timezone.localdate()
+    count = 0
+    for segment_id, members in Segment.objects.values_list("pk", "member_count"):
+        SegmentDailyCount.objects.update_or_create(segment_id=segment_id, date=today, defaults={"count": members})
+        count += 1
+    return count
+
+
+def enqueue(func: str, *args, **kwargs) -> None:
+    """Queue a task once the current transaction commits (django-q2 does not wait for it)."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task(func, *args, group="wagtail_segments", **kwargs))
