@@ -16,7 +16,7 @@ from django.utils import timezone
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.signals import contacts_merged
 
-from .models import Contact, Event, EventKind
+from .models import Contact, Event, EventKind, Touchpoint
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ def merge_contacts(source: Contact, into: Contact) -> Contact:
         return into
 
     moved = Event.objects.filter(contact=source).update(contact=into)
+    Touchpoint.objects.filter(contact=source).update(contact=into)
     Contact.objects.filter(merged_into=source).update(merged_into=into)
 
     for field in MERGED_FIELDS:

@@ -141,6 +141,7 @@ class EventKind(models.TextChoices):
     MERGE = "merge", _("Contacts merged")
     SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
     SEGMENT_LEFT = "segment_left", _("Left a segment")
+    TOUCHPOINT = "touchpoint", _("Touchpoint")
 
 
 def event_kind_label(kind: str) -> str:

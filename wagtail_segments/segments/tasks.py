@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.utils import timezone
 
 from .evaluation import evaluate_contacts, rebuild_segment
-from .models import Segment, SegmentDailyCount
+from .history import record_daily_counts  # noqa: F401  (scheduled by name)
+from .models import Segment
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +33,6 @@ def rebuild_all_segments() -> dict[str, dict]:
 def evaluate_contacts_task(contact_ids: list[int], reasons: list[str] | None = None) -> dict:
     outcome = evaluate_contacts(contact_ids, set(reasons) if reasons is not None else None)
     return {"entered": outcome.entered, "left": outcome.left}
-
-
-def record_daily_counts() -> int:
-    """Each segment's size today, for charts; run daily (and safe to run again)."""
-    today = timezone.localdate()
-    count = 0
-    for segment_id, members in Segment.objects.values_list("pk", "member_count"):
-        SegmentDailyCount.objects.update_or_create(segment_id=segment_id, date=today, defaults={"count": members})
-        count += 1
-    return count
 
 
 def enqueue(func: str, *args, **kwargs) -> None:

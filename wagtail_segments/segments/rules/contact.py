@@ -13,7 +13,7 @@ from wagtail_segments.contacts.models import PropertyDefinition, TaggedContact
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 
 from .base import NOTHING, BrokenRule, Rule, RuleContext, register, split_list
-from .operators import NUMBER_OPERATORS, TEXT_OPERATORS, Column, DateOperand, JsonKey, compare
+from .operators import NUMBER_OPERATORS, TEXT_OPERATORS, Column, DateOperand, JsonKey, compare, definite
 
 BUILTIN_TEXT_FIELDS = {
     "email": _("Email"),
@@ -56,7 +56,7 @@ def declared_type(context: RuleContext, field: str) -> str:
 def field_comparison(operand, kind: str, operator: str, value) -> Q:
     if kind == "boolean" and operator in ("eq", "neq"):
         try:
-            q = operand.lookup("exact", parse_boolean(value))
+            q = definite(operand.lookup("exact", parse_boolean(value)))
         except PropertyValueError:
             return NOTHING
         return ~q if operator == "neq" else q
@@ -176,6 +176,10 @@ class DateRule(Rule):
 
     def compile(self, value, context):
         operand = self.operand(value.get("field") or "", context)
+        q = self.condition(operand, value, context)
+        return definite(q) if operand.json_key is not None else q
+
+    def condition(self, operand: DateOperand, value: dict, context: RuleContext) -> Q:
         operator = value.get("operator")
         today = context.today
         day = parse_day(value.get("date"))

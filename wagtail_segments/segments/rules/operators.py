@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models import BooleanField, Case, F, FloatField, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Substr
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual, Regex
@@ -46,6 +46,13 @@ def as_number(value: Any) -> float | int | None:
     return int(number) if number.is_integer() else number
 
 
+def definite(q: Q) -> Q:
+    """``q`` as a condition that is never SQL NULL: a missing JSON key or a NULL column makes
+    a comparison NULL, and NOT NULL is still NULL, so negating it would drop those contacts.
+    Wrapped this way, ``~rule`` is exactly the contacts ``rule`` does not match."""
+    return Q(Case(When(q, then=Value(True)), default=Value(False), output_field=BooleanField()))
+
+
 class Column:
     """A plain column (or a path through a relation) of the contact, e.g. ``company__name``."""
 
@@ -67,6 +74,8 @@ class Column:
 class JsonKey:
     """One key of a JSON column: ``JsonKey("properties", "plan")``; nested keys are a tuple."""
 
+    nullable = True
+
     def __init__(self, column: str, *keys: str):
         self.column = column
         self.keys = keys
@@ -83,7 +92,7 @@ class JsonKey:
         return Q(transform.get_lookup(name)(transform, value))
 
     def empty(self) -> Q:
-        return self.lookup("isnull", True) | self.lookup("exact", None) | self.lookup("exact", "")
+        return definite(self.lookup("isnull", True) | self.lookup("exact", None) | Q(Exact(self.text(), "")))
 
     def text(self):
         return self._transform(text=True)
@@ -99,13 +108,19 @@ ORDER_CLASSES = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan, "
 
 
 def compare(operand, operator: str, value: Any, *, number: bool = False) -> Q:
-    """``operand <operator> value``. With ``number`` the operand holds numbers (a numeric
-    column, a JSON number); otherwise it holds text, and an order comparison with a number
-    reads the text as a number where it looks like one (form answers are text)."""
+    """``operand <operator> value``, never NULL (see ``definite``). "does not equal" is true
+    where the value is missing. With ``number`` the operand holds numbers (a numeric column,
+    a JSON number); otherwise it holds text, and an order comparison with a number reads the
+    text as a number where it looks like one (form answers are text)."""
+    if operator in ("neq", "not_empty"):
+        return ~compare(operand, "eq" if operator == "neq" else "empty", value, number=number)
+    q = _compare(operand, operator, value, number=number)
+    return definite(q) if operand.nullable else q
+
+
+def _compare(operand, operator: str, value: Any, *, number: bool = False) -> Q:
     if operator == "empty":
         return operand.empty()
-    if operator == "not_empty":
-        return ~operand.empty()
     if operator == "in":
         q = Q(pk__in=[])
         for item in split_list(value):
@@ -115,20 +130,19 @@ def compare(operand, operator: str, value: Any, *, number: bool = False) -> Q:
         amount = as_number(value)
         if amount is None:
             return Q(pk__in=[])
-        if operator in ("eq", "neq"):
-            q = operand.lookup("exact", amount)
-            return ~q if operator == "neq" else q
-        return operand.lookup(operator, amount)
+        if isinstance(operand, JsonKey):
+            # JSON numbers are compared through their text, read as a number.
+            lookup = Exact if operator == "eq" else ORDER_CLASSES[operator]
+            return Q(lookup(numeric(operand), amount))
+        return operand.lookup("exact" if operator == "eq" else operator, amount)
     if operator in ORDER_CLASSES:
         amount = as_number(value)
         if amount is not None:
             return Q(ORDER_CLASSES[operator](numeric(operand), amount))
-        return operand.lookup(operator, str(value))
+        return Q(ORDER_CLASSES[operator](operand.text(), str(value)))
     text = str(value if value is not None else "")
     if operator == "eq":
         return operand.lookup("iexact", text)
-    if operator == "neq":
-        return ~operand.lookup("iexact", text)
     if operator in ("contains", "startswith", "endswith"):
         return operand.lookup(f"i{operator}", text)
     raise ValueError(f"Unknown operator {operator!r}")
@@ -136,7 +150,8 @@ def compare(operand, operator: str, value: Any, *, number: bool = False) -> Q:
 
 class DateOperand:
     """Date comparisons over a datetime column (in the site's time zone) or an ISO date string
-    in JSON. Both offer the same five primitives the date rule is built from."""
+    in JSON. Both offer the same five primitives the date rule is built from. Over JSON a
+    missing date makes them NULL; the date rule wraps its result with ``definite``."""
 
     def __init__(self, context, column: str | None = None, json_key: JsonKey | None = None):
         self.context = context
@@ -149,12 +164,12 @@ class DateOperand:
     def before(self, day: datetime.date) -> Q:
         if self.column:
             return Q(**{f"{self.column}__lt": self.context.day_start(day)})
-        return Q(LessThan(self._text(), day.isoformat())) & ~self.json_key.empty()
+        return Q(LessThan(self._text(), day.isoformat()))
 
     def on_or_after(self, day: datetime.date) -> Q:
         if self.column:
             return Q(**{f"{self.column}__gte": self.context.day_start(day)})
-        return Q(GreaterThanOrEqual(self._text(), day.isoformat())) & ~self.json_key.empty()
+        return Q(GreaterThanOrEqual(self._text(), day.isoformat()))
 
     def between(self, first: datetime.date, last: datetime.date) -> Q:
         return self.on_or_after(first) & self.before(last + datetime.timedelta(days=1))
