@@ -106,3 +106,16 @@ def test_do_not_track_and_bots_are_ignored_quietly(client):
     assert send(client, payload, HTTP_DNT="1").status_code == 204
     assert send(client, payload, HTTP_USER_AGENT="Googlebot").status_code == 204
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize("kind", [["custom"], {"a": 1}, 5, None])
+def test_a_kind_that_is_not_a_string_is_a_400(client, kind):
+    assert send(client, {"kind": kind, "path": "/"}).status_code == 400
+
+
+def test_rate_limit_follows_the_configured_client_address_header(client):
+    payload = {"kind": "custom", "name": "x", "path": "/"}
+    with override_settings(WAGTAIL_SEGMENTS={"BEACON_RATE_LIMIT": 2, "IP_HEADER": "HTTP_X_FORWARDED_FOR"}):
+        first = [send(client, payload, HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.1").status_code for _ in range(3)]
+        other = send(client, payload, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code
+    assert first == [204, 204, 429] and other == 204

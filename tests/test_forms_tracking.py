@@ -192,3 +192,30 @@ def test_submission_saved_outside_a_request_is_still_recorded():
     contact = Contact.objects.get()
     assert contact.email == "shell@example.com" and contact.first_name == "Sh"
     assert contact.events.get().kind == "form_submission"
+
+
+def test_a_claimed_contact_is_not_overwritten_by_later_forms_without_an_email(browser_client):
+    """Typing someone's email merges the visitor's history into theirs, but the visitor's
+    later answers (through the merged-away cookie) only fill blanks."""
+    victim = factories.contact(email="ann@example.com", first_name="Ann")
+    form = factories.form_page()
+    question = factories.form_page("Question", fields=[("First name", "singleline"), ("Question", "singleline")])
+    browser_client.get(factories.content_page().url)
+    submit(browser_client, form, email="ann@example.com")
+    submit(browser_client, question, first_name="Mallory", question="hi")
+    victim.refresh_from_db()
+    assert victim.first_name == "Ann"
+    assert victim.properties["question"] == "hi"
+
+
+def test_form_events_keep_the_site(browser_client):
+    form = factories.form_page()
+    submit(browser_client, form, email="s@example.com")
+    assert Event.objects.get(kind="form_submission").site_id is not None
+
+
+def test_a_mapping_to_an_unknown_target_copies_nothing(browser_client, settings):
+    settings.WAGTAIL_SEGMENTS = {"FORM_FIELD_MAPPING": {"message": "emial"}}
+    form = factories.form_page()
+    submit(browser_client, form, email="m@example.com", message="hello")
+    assert "message" not in Contact.objects.get().properties

@@ -99,3 +99,20 @@ def test_merging_a_contact_into_itself_changes_nothing():
     contact = factories.contact(email="a@example.com")
     assert merge_contacts(contact, contact) == contact
     assert not Event.objects.exists()
+
+
+def test_an_empty_email_names_no_contact():
+    factories.contact()
+    assert not Contact.objects.with_email("").exists()
+    assert not Contact.objects.with_email("   ").exists()
+
+
+def test_a_duplicate_email_is_a_form_error_not_a_crash():
+    from django.core.exceptions import ValidationError
+
+    factories.contact(email="ann@example.com")
+    other = factories.contact(email="bo@example.com")
+    other.email = " ANN@example.com"
+    with pytest.raises(ValidationError) as error:
+        other.full_clean()
+    assert "email" in error.value.message_dict

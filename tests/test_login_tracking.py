@@ -61,3 +61,14 @@ def test_staff_login_is_not_tracked(browser_client):
     user = User.objects.create_user("editor", "ed@example.com", "pw", is_staff=True)
     login(browser_client, user)
     assert not Contact.objects.exists() and not Event.objects.exists()
+
+
+def test_a_user_sharing_an_email_with_a_linked_contact_gets_their_own(browser_client):
+    first = User.objects.create_user("first", "same@example.com", "pw")
+    owner = factories.contact(email="same@example.com", user=first)
+    second = User.objects.create_user("second", "same@example.com", "pw")
+    login(browser_client, second)
+    mine = Contact.objects.get(user=second)
+    assert mine.pk != owner.pk
+    owner.refresh_from_db()
+    assert owner.user == first

@@ -231,3 +231,15 @@ def test_beacon_script_is_injected_before_body_end(browser_client):
     content = browser_client.get(page.url).content.decode()
     assert content.index("wagtail_segments/beacon.js") < content.index("</body>")
     assert 'data-pageview="0"' in content
+
+
+def test_a_broker_outage_does_not_break_the_page(browser_client, monkeypatch, django_capture_on_commit_callbacks):
+    def broken(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr("django_q.tasks.async_task", broken)
+    page = factories.content_page()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser_client.get(page.url)
+    assert response.status_code == 200
+    assert Event.objects.count() == 1

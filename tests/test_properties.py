@@ -27,3 +27,8 @@ def test_values_are_normalised_to_their_declared_type(key, value, expected):
 def test_wrong_values_raise_a_clear_error(key, value):
     with pytest.raises(PropertyValueError):
         normalise_property(key, value, TYPES)
+
+
+@pytest.mark.parametrize("text,expected", [("1,000", 1000), ("1,234.5", 1234.5), ("12 500", 12500), ("3,5", 3.5)])
+def test_thousands_separators_are_read_as_people_write_them(text, expected):
+    assert normalise_property("size", text, TYPES) == expected

@@ -95,3 +95,13 @@ def test_tracked_view_queues_the_pass_once_per_window(browser_client, django_cap
             browser_client.get(page.url)
     queued = [task for task in OrmQ.objects.all() if task.func() == "wagtail_segments.contacts.tasks.process_new_events"]
     assert len(queued) == 1
+
+
+def test_retention_keeps_a_merged_away_row_while_its_survivor_is_active():
+    survivor = factories.contact(email="a@example.com", last_seen=days_ago(1))
+    merged = factories.contact(last_seen=days_ago(500), merged_into=survivor)
+    gone = factories.contact(email="", last_seen=days_ago(500), merged_into=factories.contact(
+        email="b@example.com", last_seen=days_ago(600)))
+    prune_old_data(days=395)
+    assert Contact.objects.filter(pk=merged.pk).exists()
+    assert not Contact.objects.filter(pk=gone.pk).exists()

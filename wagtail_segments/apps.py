@@ -33,10 +33,9 @@ class WagtailSegmentsConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_save
 
         from .contacts.models import Contact, TaggedContact
-        from .contacts.tasks import events_processed
         from .segments import receivers
         from .segments.models import Segment
-        from .signals import contacts_merged
+        from .signals import contacts_merged, events_processed
 
         uid = "wagtail_segments.segments."
         events_processed.connect(receivers.on_events_processed, dispatch_uid=uid + "events")

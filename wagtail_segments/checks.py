@@ -16,6 +16,7 @@ def check_configuration(app_configs=None, **kwargs):
         ("django_q", "Add 'django_q' to INSTALLED_APPS: segments and campaigns run as django-q2 tasks."),
         ("taggit", "Add 'taggit' to INSTALLED_APPS: contacts are tagged with django-taggit."),
         ("wagtail.contrib.forms", "Add 'wagtail.contrib.forms' to INSTALLED_APPS."),
+        ("wagtail_modeladmin", "Add 'wagtail_modeladmin' to INSTALLED_APPS: the Marketing menu is built with it."),
     ):
         if app not in installed:
             problems.append(Error(f"{app} is not installed.", hint=hint, id="wagtail_segments.E001"))

@@ -10,6 +10,11 @@ from django.dispatch import Signal
 event_recorded = Signal()
 contacts_merged = Signal()
 
+# ``events_processed(sender=Event, first_id, last_id, contact_ids, kinds)``: sent inside the
+# transaction of each batch of the background pass over new events, with the contacts it
+# touched and the event kinds it saw. The segments engine re-evaluates those contacts.
+events_processed = Signal()
+
 # Sent after commit, once per batch: ``segment_entered(sender=Segment, segment, contact_ids,
 # source, initial)`` and ``segment_left(sender=Segment, segment, contact_ids, source)``.
 # ``initial`` is True for the first build of a new segment, so campaigns need not fire for

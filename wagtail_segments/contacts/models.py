@@ -6,6 +6,7 @@ import uuid
 
 import swapper
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -65,7 +66,9 @@ class ContactQuerySet(models.QuerySet):
         return self.filter(email_key__isnull=True, user__isnull=True)
 
     def with_email(self, email: str) -> "ContactQuerySet":
-        return self.filter(email_key=normalise_email(email) or None)
+        """The contact with this email, in any case and spacing; none for an empty email."""
+        key = normalise_email(email)
+        return self.filter(email_key=key) if key else self.none()
 
 
 class Contact(models.Model):
@@ -121,6 +124,13 @@ class Contact(models.Model):
     @property
     def is_anonymous(self) -> bool:
         return not self.email_key and not self.user_id
+
+    def clean(self) -> None:
+        """One contact per email, ignoring case and spaces: a clear form error, not a 500."""
+        super().clean()
+        clash = Contact.objects.with_email(self.email).exclude(pk=self.pk).first()
+        if clash is not None:
+            raise ValidationError({"email": _("Another contact (%(other)s) has this email.") % {"other": clash}})
 
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip()

@@ -7,6 +7,7 @@ numbers and dates as ISO dates on every database; undeclared keys keep the value
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,7 +30,13 @@ def parse_number(value: Any) -> int | float:
         raise PropertyValueError(_("“%(value)s” is not a number.") % {"value": value})
     if isinstance(value, (int, float)):
         return value
-    text = str(value).strip().replace(",", ".") if value is not None else ""
+    text = str(value).strip().replace(" ", "").replace("_", "") if value is not None else ""
+    if "," in text and "." in text:
+        text = text.replace(",", "")  # 1,234.5
+    elif re.fullmatch(r"-?\d{1,3}(,\d{3})+", text):
+        text = text.replace(",", "")  # 1,000
+    else:
+        text = text.replace(",", ".")  # 3,5
     try:
         number = Decimal(text)
     except InvalidOperation:

@@ -8,10 +8,11 @@ import logging
 from django.db import DatabaseError, transaction
 from django.db.models import F, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, NullIf
-from django.dispatch import Signal
 from django.utils import timezone
 
 from wagtail_segments.conf import settings as conf
+
+from wagtail_segments.signals import events_processed
 
 from .models import Contact, Event, ProcessingPosition
 
@@ -20,9 +21,6 @@ logger = logging.getLogger(__name__)
 PROCESS_BATCH = 5000
 POSITION_NAME = "contacts.new_events"
 
-# Sent inside the batch's transaction, with the contacts it touched and the event kinds it
-# saw; the segments package re-evaluates those contacts from here.
-events_processed = Signal()
 
 
 def _process_batch(first_id: int, last_id: int) -> tuple[set[int], set[str]]:
@@ -93,14 +91,15 @@ def _delete_in_batches(queryset, batch_size: int) -> int:
 
 def prune_old_data(days: int | None = None, batch_size: int | None = None) -> dict[str, int]:
     """Delete events older than RETENTION_DAYS, and anonymous contacts (no email, no user)
-    with no activity for as long. Known contacts are kept; only their old events go."""
+    with no activity for as long. Known contacts are kept; only their old events go. A
+    merged-away row stays while the contact it points to is active: cookies still name it."""
     days = conf.RETENTION_DAYS if days is None else days
     batch_size = batch_size or conf.RETENTION_BATCH_SIZE
     cutoff = timezone.now() - datetime.timedelta(days=days)
     events = _delete_in_batches(Event.objects.filter(time__lt=cutoff), batch_size)
     stale = Contact.objects.filter(
         email_key__isnull=True, user__isnull=True, last_seen__lt=cutoff
-    ).exclude(events__time__gte=cutoff)
+    ).exclude(events__time__gte=cutoff).exclude(merged_into__last_seen__gte=cutoff)
     contacts = _delete_in_batches(stale, batch_size)
     logger.info("Retention pruned %s events and %s contacts", events, contacts)
     return {"events": events, "contacts": contacts}

@@ -3,6 +3,7 @@ saved segments. Each queues work for a task; none evaluates rules in the request
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.db import transaction
@@ -12,29 +13,36 @@ from wagtail_segments.segments.models import Membership
 
 from .tasks import enqueue
 
+logger = logging.getLogger(__name__)
 _pending = threading.local()
 
 
 def mark_contacts_changed(contact_ids, reason: str) -> None:
-    """Re-evaluate these contacts after commit, in one task per transaction."""
+    """Re-evaluate these contacts after commit. Changes made in one transaction share one task:
+    the first commit callback to run takes the whole buffer, later ones find it empty. Each
+    call registers its own callback, so a rolled-back savepoint cannot strand the buffer."""
     buffer = getattr(_pending, "buffer", None)
     if buffer is None:
         buffer = _pending.buffer = {"ids": set(), "reasons": set()}
-        transaction.on_commit(_flush)
     buffer["ids"].update(contact_ids)
     buffer["reasons"].add(reason)
+    transaction.on_commit(_flush)
 
 
 def _flush() -> None:
     buffer = getattr(_pending, "buffer", None)
     _pending.buffer = None
-    if buffer and buffer["ids"]:
-        from django_q.tasks import async_task
+    if not buffer or not buffer["ids"]:
+        return
+    from django_q.tasks import async_task
 
+    try:
         async_task(
             "wagtail_segments.segments.tasks.evaluate_contacts_task",
             sorted(buffer["ids"]), sorted(buffer["reasons"]), group="wagtail_segments",
         )
+    except Exception:  # the scheduled rebuild catches up; the change itself is saved
+        logger.exception("Could not queue the re-evaluation of %s contacts.", len(buffer["ids"]))
 
 
 def on_events_processed(sender, contact_ids, kinds, **kwargs) -> None:

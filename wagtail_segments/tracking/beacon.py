@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.models import EventKind
 
-from .details import MAX_URL, client_ip, clip, country_of, device_class, utm_from_url
+from .details import MAX_URL, client_address, client_ip, clip, country_of, device_class, utm_from_url
 from .filters import should_track
 from .recorder import record_event, visitor_contact_id
 
@@ -63,7 +63,7 @@ def rate_limited(request: HttpRequest) -> bool:
     limit = conf.BEACON_RATE_LIMIT
     if not limit:
         return False
-    key = f"wsg:beacon:{request.META.get('REMOTE_ADDR', '')}"
+    key = f"wsg:beacon:{client_address(request)}"
     if cache.add(key, 1, timeout=60):
         return False
     try:
@@ -124,7 +124,7 @@ def beacon_view(request: HttpRequest) -> HttpResponse:
     if isinstance(payload, JsonResponse):
         return payload
     kind = payload.get("kind")
-    if kind not in allowed_kinds():
+    if not isinstance(kind, str) or kind not in allowed_kinds():
         return bad_request(_("Unknown event kind."))
     data = event_data(kind, payload)
     if data is None:

@@ -44,11 +44,18 @@ def anonymise_ip(value: str) -> str | None:
     return str(network.network_address)
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the configured header gives it (first of a proxy chain)."""
+    raw = request.META.get(conf.IP_HEADER, "") or request.META.get("REMOTE_ADDR", "") or ""
+    return raw.split(",")[0].strip()
+
+
 def client_ip(request: HttpRequest) -> str | None:
+    """The address an event keeps: anonymised unless the site says otherwise, None if not kept."""
     if not conf.STORE_IP:
         return None
-    raw = request.META.get(conf.IP_HEADER, "") or ""
-    return anonymise_ip(raw.split(",")[0]) if raw else None
+    raw = client_address(request)
+    return anonymise_ip(raw) if raw else None
 
 
 def utm_from_query(query: dict) -> dict[str, str]:
@@ -60,9 +67,20 @@ def utm_from_url(url: str) -> dict[str, str]:
     return utm_from_query(query)
 
 
+def request_site(request: HttpRequest):
+    """The Wagtail site of the request; cached on the request by Wagtail, so free for pages."""
+    from wagtail.models import Site
+
+    try:
+        return Site.find_for_request(request)
+    except Exception:  # an unknown host must not fail tracking
+        return None
+
+
 def request_details(request: HttpRequest) -> dict:
     """Event column values taken from the request itself."""
     details = {
+        "site": request_site(request),
         "path": clip(request.get_full_path(), MAX_URL),
         "referrer": clip(request.META.get("HTTP_REFERER"), MAX_URL),
         "device": device_class(request.META.get("HTTP_USER_AGENT", "")),

@@ -70,6 +70,9 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
         target = mapping.get(name, f"properties.{name}")
         if not target:
             continue
+        if target not in CONTACT_FIELDS and not target.startswith("properties."):
+            logger.warning("Form field %s maps to unknown target %r; answer not copied.", name, target)
+            continue
         if target in CONTACT_FIELDS:
             text = _as_text(value).strip()
             if not text:
@@ -91,6 +94,8 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
                 changed.add(target)
         else:
             key = target.removeprefix("properties.")
+            if value in (None, "", [], ()):
+                continue  # an unanswered field never erases what the contact has
             if key in contact.properties and not overwrite:
                 continue
             try:
@@ -123,7 +128,8 @@ def _submitter(email: str, cookie_id: int | None, visitor: Contact | None, reque
             known = merge_contacts(visitor, known)
         return known, cookie_id == known.pk
     if visitor is not None:
-        return visitor, True
+        # Through a merged-away cookie the visitor only claimed this contact: fill blanks only.
+        return visitor, cookie_id == visitor.pk
     if tracking:
         return new_contact_for(request), True
     return None, False
@@ -134,6 +140,8 @@ def record_form_submission(submission, request: HttpRequest | None = None):
     if request is not None and is_bot(request.META.get("HTTP_USER_AGENT", "")):
         return None
     page = submission.page
+    if not hasattr(page, "get_form_fields"):
+        page = page.specific
     answers = dict(submission.form_data or {})
     email_field = form_email_field(page)
     email = _as_text(answers.get(email_field)).strip() if email_field else ""

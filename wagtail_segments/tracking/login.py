@@ -3,6 +3,8 @@ history is merged in, and the cookie is pointed at the user's contact."""
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
 from wagtail_segments.contacts.identity import (
@@ -17,18 +19,28 @@ from .details import request_details
 from .filters import should_track
 from .recorder import record_event
 
+logger = logging.getLogger(__name__)
+
 
 def contact_for_user(user) -> Contact | None:
+    """The user's contact: linked to the user, else the unlinked contact with the user's email."""
     contact = Contact.objects.filter(user=user).first()
     email = getattr(user, "email", "")
     if contact is None and email:
-        contact = Contact.objects.with_email(email).first()
+        contact = Contact.objects.with_email(email).filter(user__isnull=True).first()
     return contact
 
 
 def on_user_logged_in(sender, request, user, **kwargs) -> None:
     if request is None or not should_track(request):
         return
+    try:
+        link_login(request, user)
+    except Exception:  # tracking must never fail a login
+        logger.exception("Could not record the login of user %s", user.pk)
+
+
+def link_login(request, user) -> None:
     with transaction.atomic():
         visitor = resolve_contact(contact_id_from_cookie(request))
         contact = contact_for_user(user)

@@ -5,6 +5,7 @@ It reads nothing from the database."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import apply_contact_cookie
@@ -26,4 +27,7 @@ class TrackingMiddleware:
                 response = self.get_response(request)
             finally:
                 current_request.reset(token)
+            if getattr(request, "_wsg_personalised", False):
+                # The page differs by visitor: shared caches must key it on the cookie.
+                patch_vary_headers(response, ["Cookie"])
         return apply_contact_cookie(request, response)

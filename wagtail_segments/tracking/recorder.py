@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time as monotonic_time
 from typing import Any
 
@@ -16,6 +17,7 @@ from wagtail_segments.signals import event_recorded
 from .details import request_details
 from .filters import should_track
 
+logger = logging.getLogger(__name__)
 _last_kick = float("-inf")
 
 
@@ -36,11 +38,14 @@ def schedule_event_processing() -> None:
 def _enqueue_processing() -> None:
     from django_q.tasks import async_task
 
-    async_task(
-        "wagtail_segments.contacts.tasks.process_new_events",
-        task_name="wagtail_segments.process_new_events",
-        group="wagtail_segments",
-    )
+    try:
+        async_task(
+            "wagtail_segments.contacts.tasks.process_new_events",
+            task_name="wagtail_segments.process_new_events",
+            group="wagtail_segments",
+        )
+    except Exception:  # a broker outage must not fail the visitor's page; the schedule catches up
+        logger.exception("Could not queue the pass over new events.")
 
 
 def new_contact_for(request: HttpRequest | None, **fields: Any) -> Contact:
@@ -103,9 +108,6 @@ def record_request_event(request: HttpRequest, kind: str, **columns: Any) -> Eve
     """An event for the request's visitor with the request's path, referrer, UTM and device."""
     details = request_details(request)
     details.update({k: columns.pop(k) for k in list(columns) if k in details})
-    site = getattr(request, "_wagtail_site", None)
-    if site is not None and "site" not in columns:
-        columns["site"] = site
     contact_id = visitor_contact_id(request, country=details["country"])
     return record_event(contact_id, kind, request=request, details=details, **columns)
 
