@@ -7,7 +7,10 @@ reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architect
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
+from wagtail_segments.segments.models import Segment
 
 from .views import ContactInspectView
 
@@ -44,11 +47,33 @@ class PropertyDefinitionAdmin(ModelAdmin):
     search_fields = ("key", "label")
 
 
+class SegmentAdmin(ModelAdmin):
+    """Segments with Wagtail's block editor for the rules. The builder, previews and reports
+    come with the admin issue; until then this is the plain create/edit/list."""
+
+    model = Segment
+    menu_label = _("Segments")
+    menu_icon = "group"
+    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at")
+    list_filter = ("kind", "active")
+    search_fields = ("name", "slug", "description")
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("slug")]),
+        FieldPanel("description"),
+        FieldRowPanel([FieldPanel("kind"), FieldPanel("active")]),
+        MultiFieldPanel([FieldPanel("match"), FieldPanel("rules")], heading=_("Rules")),
+        FieldRowPanel(
+            [FieldPanel("reminder_days"), FieldPanel("automatic_touchpoints_count")],
+            heading=_("Reminders"),
+        ),
+    ]
+
+
 class MarketingGroup(ModelAdminGroup):
     menu_label = _("Marketing")
     menu_icon = "group"
     menu_order = 250
-    items = (ContactAdmin, CompanyAdmin, PropertyDefinitionAdmin)
+    items = (ContactAdmin, SegmentAdmin, CompanyAdmin, PropertyDefinitionAdmin)
 
 
 modeladmin_register(MarketingGroup)

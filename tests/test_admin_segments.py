@@ -1,0 +1,40 @@
+"""The Marketing menu's segment screens: the rules editor renders and saving a segment
+with a cycle gives a form error, not a 500."""
+
+import pytest
+
+from tests.segment_helpers import rule, segment
+from wagtail_segments.models import Segment
+
+pytestmark = pytest.mark.django_db
+
+
+def test_segment_create_form_offers_every_rule_type(admin_client):
+    response = admin_client.get("/admin/wagtail_segments/segment/create/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    for label in ("Contact field", "Page views", "Form submitted", "In another segment", "Group"):
+        assert label in content
+
+
+def test_segment_list_shows_member_counts(admin_client):
+    segment(rule("tags", tags="vip"), name="VIPs")
+    response = admin_client.get("/admin/wagtail_segments/segment/")
+    assert response.status_code == 200 and "VIPs" in response.content.decode()
+
+
+def test_a_cycle_is_refused_with_a_form_error(admin_client):
+    a = segment(rule("tags", tags="x"), name="A", slug="a")
+    b = segment(rule("segment", segment=str(a.pk)), name="B", slug="b")
+    data = {
+        "name": "A", "slug": "a", "description": "", "kind": "dynamic", "active": "on", "match": "all",
+        "rules-count": "1", "rules-0-type": "segment", "rules-0-deleted": "", "rules-0-order": "0",
+        "rules-0-value-segment": str(b.pk), "rules-0-value-negate": "",
+        "reminder_days": "", "automatic_touchpoints_count": "on",
+    }
+    response = admin_client.post(f"/admin/wagtail_segments/segment/edit/{a.pk}/", data)
+    assert response.status_code == 200
+    assert "depend on itself" in response.content.decode()
+    a.refresh_from_db()
+    assert a.rules.raw_data[0]["type"] == "tags"
+    assert Segment.objects.count() == 2
