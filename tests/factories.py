@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from wagtail.models import Page, Site
+from django.conf import settings
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Collection, Locale, Page, Site
 
 from example_site.pages.models import ContentPage, FormField, FormPage, HomePage, SectionPage
 from wagtail_segments.models import Contact, Event
@@ -12,12 +14,26 @@ from wagtail_segments.models import Contact, Event
 _counter = itertools.count(1)
 
 
+def wagtail_tree() -> Page:
+    """Wagtail's root page, putting back what its migrations create (default locale, root
+    page, root collection) when a transactional test's flush removed it."""
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    )
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+    root = Page.get_first_root_node()
+    if root is None:
+        root = Page.add_root(instance=Page(title="Root", slug="root"))
+    return root
+
+
 def home_page() -> HomePage:
     """The site's home page, created once per test database."""
     existing = HomePage.objects.first()
     if existing:
         return existing
-    root = Page.get_first_root_node()
+    root = wagtail_tree()
     home = root.add_child(instance=HomePage(title="Home", slug="home-test"))
     site = Site.objects.filter(is_default_site=True).first()
     if site is None:

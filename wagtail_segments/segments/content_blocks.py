@@ -16,9 +16,10 @@ def segment_choices() -> list[tuple[str, str]]:
     from .models import Segment
 
     try:
+        rows = Segment.objects.order_by("name").values_list("slug", "name", "active")
         return [
             (slug, name if active else _("%(name)s (inactive)") % {"name": name})
-            for slug, name, active in Segment.objects.order_by("name").values_list("slug", "name", "active")
+            for slug, name, active in rows
         ]
     except Exception:  # no table yet (before migrate)
         return []
