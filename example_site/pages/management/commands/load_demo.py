@@ -1,9 +1,12 @@
 """``manage.py load_demo``: the example site's pages, an ``admin`` login and a few hundred
 demo contacts with believable histories (page views, time on page, custom events, UTM
-campaign visits, form submissions, tags, points, companies).
+campaign visits, form submissions, tags, points, companies), and the segments a small
+organisation starts with: Leads, Subscribers, Customers, Donors, Attendees and Members.
 
-Running it again changes nothing: pages are found by slug, the admin user by username, and
-demo contacts are not loaded twice (``--reset`` deletes them and loads them afresh).
+Running it again changes nothing: pages are found by slug, the admin user by username,
+segments by slug (an editor's changes to them are kept), and demo contacts are not loaded
+twice (``--reset`` deletes them and loads them afresh). The dynamic segments are rebuilt on
+each run; the static one (Donors) gets its members only while it has none.
 
 Demo contacts are recognised by the last 12 hex digits of their uuid (``DEMO_UUID_TAIL``), so
 that ``--reset`` finds them without a marker an editor would see among their fields.
@@ -38,8 +41,11 @@ from wagtail_segments.models import (
     ContactTag,
     Event,
     PropertyDefinition,
+    Segment,
     TaggedContact,
 )
+from wagtail_segments.segments.evaluation import rebuild_segment
+from wagtail_segments.segments.manual import add_contacts
 
 DEMO_UUID_TAIL = "de30de30de30"
 DEFAULT_SEED = 2026
@@ -161,6 +167,47 @@ DEMO_FIELDS = [
 ]
 
 
+def rich_text(html: str) -> dict:
+    return {"type": "text", "value": html}
+
+
+def list_item(value: dict) -> dict:
+    return {"type": "item", "value": value, "id": str(uuid.uuid4())}
+
+
+# The Pricing page's personalised block (raw StreamField JSON): customers and leads each see
+# their own call to action, everyone else the trial offer. Segments are named by slug.
+PRICING_PERSONALISED = [
+    {
+        "type": "personalised",
+        "value": {
+            "variants": [
+                list_item({
+                    "segments": ["customers"],
+                    "content": [rich_text(p(
+                        "<b>You are already a customer — thank you.</b> Add seats or move to "
+                        "Business from your account's billing page; the price of the seats you "
+                        "add is prorated to the day.",
+                    ))],
+                }),
+                list_item({
+                    "segments": ["leads"],
+                    "content": [rich_text(p(
+                        "<b>Still comparing plans?</b> <a href=\"/products/demo/\">Book a "
+                        "30-minute demo</a>: we set Example Co. up with your own team's "
+                        "calendar, and your trial starts with everything in place.",
+                    ))],
+                }),
+            ],
+            "fallback": [rich_text(p(
+                "<b>Try it free for 14 days.</b> No card needed; questions about plans? "
+                "<a href=\"/contact/\">Write to us</a>.",
+            ))],
+        },
+    },
+]
+
+
 def form_fields(specs) -> list[FormField]:
     return [
         FormField(sort_order=i, label=label, field_type=kind, required=required, choices=choices)
@@ -247,8 +294,14 @@ def build_pages() -> tuple[dict[str, Page], Site, int]:
         intro=p("One app for booking, team calendars and shift rotas."),
     )
     for slug, title, summary, body in PRODUCT_PAGES:
+        extra = {"personalised": PRICING_PERSONALISED} if slug == "pricing" else {}
         child(slug, products, ContentPage, slug=slug, title=title, search_description=summary,
-              body=body)
+              body=body, **extra)
+    pricing = pages["pricing"]
+    if not pricing.personalised:  # a site loaded before pages had personalised content
+        pricing.personalised = PRICING_PERSONALISED
+        pricing.save_revision().publish()
+        pages["pricing"] = ContentPage.objects.get(pk=pricing.pk)
     child(
         "demo", products, FormPage, slug="demo", title="Book a demo",
         search_description="A 30-minute tour of Example Co. for your team.",
@@ -607,6 +660,11 @@ class DemoBuilder:
                 self.tags.setdefault(index, set()).add("partner")
             elif contact.company_id and self.rng.random() < 0.15:
                 self.tags.setdefault(index, set()).add("customer")
+        # Members of the user community; drawn after everything else, so that adding them
+        # left the rest of the data of a seed as it was.
+        for index in known:
+            if self.rng.random() < 0.1:
+                self.tags.setdefault(index, set()).add("member")
         return self.write(contacts)
 
     def write(self, contacts: list[Contact]) -> dict:
@@ -642,6 +700,106 @@ class DemoBuilder:
             "events": len(events),
             "submissions": len(submissions),
         }
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def status(value: str, negate: bool = False) -> dict:
+    return {"type": "status", "value": {"status": value, "negate": negate}}
+
+
+def tags(names: str, operator: str = "any", negate: bool = False) -> dict:
+    return {"type": "tags", "value": {"operator": operator, "tags": names, "negate": negate}}
+
+
+def form_submitted(page: Page) -> dict:
+    return {"type": "form_submitted", "value": {
+        "page": page.pk, "answer_field": "", "answer_operator": "eq", "answer_value": "",
+        "count_operator": "at_least", "count": 1, "window": "ever", "days": None,
+        "start": None, "end": None, "negate": False,
+    }}
+
+
+def page_views(page: Page, count: int, days: int) -> dict:
+    return {"type": "page_views", "value": {
+        "target": "page", "page": page.pk, "path": "", "count_operator": "at_least",
+        "count": count, "window": "last_days", "days": days, "start": None, "end": None,
+        "negate": False,
+    }}
+
+
+def any_of(*rules: dict) -> dict:
+    return {"type": "group", "value": {"match": "any", "negate": False, "rules": list(rules)}}
+
+
+def demo_segments(pages: dict[str, Page]) -> list[dict]:
+    """The segments a small organisation starts with: dynamic where rules can say it."""
+    dynamic, static = Segment.Kind.DYNAMIC, Segment.Kind.STATIC
+    return [
+        {
+            "slug": "leads", "name": "Leads", "kind": dynamic, "match": "all",
+            "description": "Known people showing buying interest: they wrote to us, booked a "
+                           "demo or looked at Pricing at least twice in 30 days. Customers "
+                           "leave this segment.",
+            "rules": [
+                status("identified"),
+                any_of(
+                    form_submitted(pages["contact"]),
+                    form_submitted(pages["demo"]),
+                    page_views(pages["pricing"], count=2, days=30),
+                ),
+                tags("customer", operator="none"),
+            ],
+        },
+        {
+            "slug": "subscribers", "name": "Subscribers", "kind": dynamic, "match": "any",
+            "description": "Signed up for the newsletter, by the form or by import (tag).",
+            "rules": [form_submitted(pages["newsletter"]), tags("newsletter")],
+        },
+        {
+            "slug": "customers", "name": "Customers", "kind": dynamic, "match": "all",
+            "description": "Tagged customer (by the CRM sync or by hand).",
+            "rules": [tags("customer")],
+        },
+        {
+            "slug": "donors", "name": "Donors", "kind": static, "match": "all",
+            "description": "Supporters of our open-source work, added by hand.",
+            "rules": [],
+        },
+        {
+            "slug": "attendees", "name": "Attendees", "kind": dynamic, "match": "all",
+            "description": "Came to our 2026 event (badge scans are tagged event-2026).",
+            "rules": [tags("event-2026")],
+        },
+        {
+            "slug": "members", "name": "Members", "kind": dynamic, "match": "any",
+            "description": "Have a user account on the site, or are tagged member.",
+            "rules": [status("user"), tags("member")],
+        },
+    ]
+
+
+def build_segments(pages: dict[str, Page], seed: int) -> dict[str, int]:
+    """Create the demo segments that are missing (by slug), rebuild the dynamic ones and give
+    the static one a handful of members while it has none. Returns members per slug."""
+    sizes = {}
+    for spec in demo_segments(pages):
+        spec = dict(spec)
+        slug = spec.pop("slug")
+        segment, _ = Segment.objects.get_or_create(slug=slug, defaults=spec)
+        if segment.is_dynamic:
+            rebuild_segment(segment)
+        elif not segment.members().exists():
+            identified = list(
+                demo_contacts().filter(merged_into__isnull=True).exclude(email_key=None)
+                .order_by("pk").values_list("pk", flat=True)
+            )
+            rng = random.Random(f"{seed}-{slug}")
+            handful = min(len(identified), max(3, len(identified) // 12))
+            add_contacts(segment, sorted(rng.sample(identified, handful)))
+        sizes[slug] = segment.members().count()
+    return sizes
 
 
 # --------------------------------------------------------------------------- reset
@@ -701,6 +859,8 @@ class Command(BaseCommand):
             else:
                 builder = DemoBuilder(random.Random(seed), pages, site, timezone.now())
                 stats = builder.build(contacts)
+        with transaction.atomic():
+            segment_sizes = build_segments(pages, seed)
         parts = [f"{len(pages)} pages ({pages_created} new)"]
         parts.append("admin/admin created" if admin_created else "admin user kept")
         if reset:
@@ -712,4 +872,7 @@ class Command(BaseCommand):
                 f"{stats['contacts']} contacts ({stats['identified']} identified), "
                 f"{stats['events']} events, {stats['submissions']} form submissions"
             )
+        parts.append("segments: " + ", ".join(
+            f"{slug} {size}" for slug, size in segment_sizes.items()
+        ))
         self.stdout.write("Demo data: " + "; ".join(parts) + ".")

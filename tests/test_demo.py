@@ -1,0 +1,79 @@
+"""The example site's demo data: the six segments a small organisation starts with."""
+
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+
+from example_site.pages.models import ContentPage
+from wagtail_segments.models import Contact
+from wagtail_segments.segments.evaluation import evaluate_contacts
+from wagtail_segments.segments.models import Membership, Segment
+
+pytestmark = pytest.mark.django_db
+
+SLUGS = {"leads", "subscribers", "customers", "donors", "attendees", "members"}
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", contacts=60, verbosity=0)
+
+
+def members(slug: str) -> set[int]:
+    return set(
+        Membership.objects.filter(segment__slug=slug, excluded=False)
+        .values_list("contact_id", flat=True)
+    )
+
+
+def test_the_six_segments_exist_built_and_mostly_dynamic(demo):
+    segments = {s.slug: s for s in Segment.objects.all()}
+    assert SLUGS <= segments.keys()
+    assert segments["donors"].kind == Segment.Kind.STATIC
+    for slug in SLUGS - {"donors"}:
+        segment = segments[slug]
+        assert segment.kind == Segment.Kind.DYNAMIC
+        assert segment.last_rebuilt_at is not None
+        assert segment.rule_problems == [], (slug, segment.rule_problems)
+    for slug in ("leads", "subscribers", "customers", "donors", "attendees"):
+        assert members(slug), f"{slug} has no members in the demo"
+
+
+def test_a_contact_can_be_in_several_segments(demo):
+    counts = Counter(Membership.objects.filter(excluded=False).values_list("contact_id", flat=True))
+    assert max(counts.values()) > 1
+
+
+def test_segments_follow_their_rules(demo):
+    customers = members("customers")
+    tagged = Contact.objects.filter(tags__name="customer").values_list("pk", flat=True)
+    assert customers == set(tagged)
+    assert not members("leads") & customers
+    assert all(c.email for c in Contact.objects.filter(pk__in=members("leads")))
+
+
+def test_a_lead_who_becomes_a_customer_moves_from_leads_to_customers(demo):
+    lead = Contact.objects.filter(pk__in=members("leads")).order_by("pk").first()
+    assert lead is not None
+    lead.tags.add("customer")
+    evaluate_contacts([lead.pk])
+    assert lead.pk not in members("leads")
+    assert lead.pk in members("customers")
+
+
+def test_running_it_again_changes_no_segment(demo):
+    before = {slug: members(slug) for slug in SLUGS}
+    segment_ids = set(Segment.objects.values_list("pk", flat=True))
+    call_command("load_demo", contacts=60, verbosity=0)
+    assert set(Segment.objects.values_list("pk", flat=True)) == segment_ids
+    assert {slug: members(slug) for slug in SLUGS} == before
+
+
+def test_the_pricing_page_has_variants_for_customers_and_leads(demo, client):
+    pricing = ContentPage.objects.get(slug="pricing")
+    block = pricing.personalised[0]
+    assert block.block_type == "personalised"
+    assert [list(v["segments"]) for v in block.value["variants"]] == [["customers"], ["leads"]]
+    response = client.get(pricing.url)
+    assert b"Try it free for 14 days" in response.content
