@@ -204,3 +204,10 @@ def test_a_segment_referencing_itself_through_another_is_refused():
     with pytest.raises(ValidationError):
         self_ref.full_clean()
     b.full_clean()  # B → A (without the cycle) is fine
+
+
+def test_negated_at_least_zero_views_matches_no_one(site):
+    """Found by the property test: "at least 0 views" is everyone, so its negation is no one."""
+    factories.contact()
+    assert matched(rule("page_views", page=site["blog"].pk, count=0)) != set()
+    assert matched(rule("page_views", negate=True, page=site["blog"].pk, count=0)) == set()

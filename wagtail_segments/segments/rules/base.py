@@ -17,6 +17,8 @@ from django.utils import timezone
 from wagtail import blocks
 
 NOTHING = Q(pk__in=[])
+# Everyone, as a condition that negates to no one (an empty Q() negates to everyone again).
+EVERYONE = Q(pk__isnull=False)
 
 
 class BrokenRule(Exception):

@@ -12,7 +12,7 @@ from wagtail import blocks
 
 from wagtail_segments.contacts.models import Event, EventKind
 
-from .base import NOTHING, BrokenRule, Rule, RuleContext, register
+from .base import EVERYONE, NOTHING, BrokenRule, Rule, RuleContext, register
 from .contact import parse_day
 from .operators import TEXT_OPERATORS, Column, JsonKey, compare
 
@@ -58,7 +58,7 @@ def count_condition(events, value: dict, context: RuleContext) -> Q:
     count = 1 if count is None else count
     if operator == "at_least":
         if count <= 0:
-            return Q()
+            return EVERYONE
         if count == 1:
             return Q(Exists(events.filter(contact_id=OuterRef("pk"))))
         threshold, negate = count, False
