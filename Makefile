@@ -30,6 +30,11 @@ demo: $(STAMP)
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The suite on a PostgreSQL database of its own (the server at 127.0.0.1:5432, user postgres).
+test-postgres: $(STAMP) chromium
+	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS wagtail_segments_dev;" -c "CREATE DATABASE wagtail_segments_dev;"
+	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wagtail_segments_dev $(BIN)/python -m pytest $(PYTEST_ARGS)
+
 benchmark: $(STAMP)
 	$(BIN)/python -m tests.benchmarks --quick
 
