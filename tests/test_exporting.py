@@ -8,19 +8,12 @@ import io
 import pytest
 
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
-from wagtail_segments.segments import receivers
 from wagtail_segments.segments.exporting import export_members, guard_cell, members_csv_lines, members_csv_rows
 from wagtail_segments.segments.importing import import_contacts
 from wagtail_segments.segments.manual import add_contacts, remove_contacts
 from wagtail_segments.segments.models import Membership, Segment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_pending_reevaluation():
-    yield
-    receivers._pending.buffer = None
 
 
 @pytest.fixture

@@ -17,13 +17,6 @@ from wagtail_segments.segments.models import Membership, Segment
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _no_pending_reevaluation():
-    """The test transaction never commits, so drop what mark_contacts_changed buffered."""
-    yield
-    receivers._pending.buffer = None
-
-
 @pytest.fixture
 def properties():
     PropertyDefinition.objects.create(key="renewal", label="Renewal date", type="date")
