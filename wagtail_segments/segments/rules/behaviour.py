@@ -134,8 +134,10 @@ class PageViewsRule(Rule):
             path = page_path(page_id, context)
             if target == "page":
                 return Q(page_id=page_id)
+            # Literal ids: planners misjudge "path LIKE 'prefix%'" as one page and scan the
+            # whole window of events for it (measured in docs/scaling.md).
             Page = swapper.load_model("wagtailcore", "Page")
-            return Q(page_id__in=Page.objects.filter(path__startswith=path).values("pk"))
+            return Q(page_id__in=list(Page.objects.filter(path__startswith=path).values_list("pk", flat=True)))
         if target == "path":
             pattern = (value.get("path") or "").strip()
             if not pattern:
