@@ -110,10 +110,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.contact} in {self.segment}"
 
-    @property
-    def sticky(self) -> bool:
-        return self.source != self.Source.RULE
-
 
 class SegmentDailyCount(models.Model):
     """A segment's size on a day, kept for charts."""

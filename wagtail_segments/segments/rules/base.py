@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
 NOTHING = Q(pk__in=[])
@@ -85,10 +86,10 @@ class Rule:
     def block(self) -> blocks.StructBlock:
         children = [
             *self.child_blocks(),
-            ("negate", blocks.BooleanBlock(required=False, label="Not", help_text="Match contacts this rule does not match.")),
+            ("negate", blocks.BooleanBlock(
+                required=False, label=_("Not"), help_text=_("Match contacts this rule does not match."))),
         ]
-        block = blocks.StructBlock(children, label=self.label, icon=self.icon)
-        return block
+        return blocks.StructBlock(children, label=self.label, icon=self.icon)
 
 
 class RuleRegistry:
