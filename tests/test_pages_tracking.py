@@ -253,3 +253,40 @@ def test_a_broker_outage_does_not_break_the_page(browser_client, monkeypatch, dj
         response = browser_client.get(page.url)
     assert response.status_code == 200
     assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_site_transaction_the_view_does_not_wait_for_the_log_flush(browser_client):
+    """PostgreSQL: the event's own transaction turns synchronous_commit off for itself only;
+    the contact (first view) and everything else commit as usual. SQLite: a plain insert."""
+    page = factories.content_page()
+    browser_client.get(page.url)  # first view: contact and cookie
+    with segments(INJECT_BEACON=False), CaptureQueriesContext(connection) as returning:
+        browser_client.get(page.url)
+    statements = [q["sql"].strip().upper() for q in returning.captured_queries]
+    relaxed = [s for s in statements if "SYNCHRONOUS_COMMIT" in s]
+    if connection.vendor == "postgresql":
+        assert relaxed == ["SET LOCAL SYNCHRONOUS_COMMIT TO OFF"]
+        assert statements[statements.index(relaxed[0]) + 1].startswith("INSERT")
+        with connection.cursor() as cursor:  # the connection's own setting is untouched
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    else:
+        assert relaxed == []
+    assert Event.objects.filter(page=page).count() == 2
+    with segments(INJECT_BEACON=False, TRACKING_ASYNC_COMMIT=False), CaptureQueriesContext(connection) as strict:
+        browser_client.get(page.url)
+    assert not [q for q in strict.captured_queries if "synchronous_commit" in q["sql"].lower()]
+    assert Event.objects.filter(page=page).count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cookie_naming_an_erased_contact_still_records_the_view(browser_client):
+    page = factories.content_page()
+    browser_client.get(page.url)
+    erased = Contact.objects.get()
+    erased.delete()
+    browser_client.get(page.url)
+    survivor = Contact.objects.get()
+    assert survivor.pk != erased.pk
+    assert list(Event.objects.values_list("contact_id", flat=True)) == [survivor.pk]

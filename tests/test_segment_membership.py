@@ -115,5 +115,5 @@ def test_saving_a_segment_queues_its_rebuild_after_commit(monkeypatch, django_ca
 def test_rebuilds_run_in_id_batches_with_the_same_result():
     contacts = [factories.contact(points=i) for i in range(25)]
     small = segment(rule("points", operator="gte", points=10), build=False)
-    rebuild_segment(small, batch_size=4)
+    rebuild_segment(small, chunk_size=4)
     assert members(small) == {c.pk for c in contacts if c.points >= 10}

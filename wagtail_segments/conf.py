@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "BEACON_MAX_BYTES": 4096,
     "BEACON_RATE_LIMIT": 120,  # beacon events per client address per minute
     "BEACON_CUSTOM_KINDS": [],  # extra event kinds site scripts may send besides "custom"
+    # PostgreSQL: commit tracked events without waiting for the WAL flush
+    "TRACKING_ASYNC_COMMIT": True,
     # Background work
     "PROCESS_EVENTS_DELAY_SECONDS": 5,
     "SEGMENT_REBUILD_MINUTES": 15,

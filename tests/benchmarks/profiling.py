@@ -1,5 +1,5 @@
 """``--profile FILE``: one first build of the five-rule segment under pyinstrument (when
-installed; cProfile otherwise), and the query plan of its first batch."""
+installed; cProfile otherwise), and the query plans of its query and of the hand-written SQL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .measure import drop_events_after, five_segment, fresh_connection, reset_se
 
 def profile_rebuild(meta: dict, path: str) -> str:
     from wagtail_segments.segments.compiler import matching_contacts
-    from wagtail_segments.segments.evaluation import REBUILD_BATCH, rebuild_segment
+    from wagtail_segments.segments.evaluation import rebuild_segment
     from wagtail_segments.segments.rules import RuleContext
 
     segment = five_segment()
@@ -41,7 +41,7 @@ def profile_rebuild(meta: dict, path: str) -> str:
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
         report = out.getvalue()
     drop_events_after(mark)
-    context = RuleContext(now=now, id_range=(1, 1 + REBUILD_BATCH))
+    context = RuleContext(now=now)
     query = matching_contacts(segment, context)
     sql, params = query.query.sql_with_params()
     explain = "EXPLAIN (ANALYZE, BUFFERS) " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
@@ -51,6 +51,6 @@ def profile_rebuild(meta: dict, path: str) -> str:
         cursor.execute(explain + scenario.hand_sql(connection.vendor), scenario.hand_params(meta, now, connection))
         hand_plan = "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
     with open(path, "w") as out:
-        out.write(f"# profile of one first build\n\n{report}\n\n# first batch: SQL\n\n{sql}\n{params}\n\n"
-                  f"# first batch: plan\n\n{plan}\n\n# hand-written SQL: plan\n\n{hand_plan}\n")
+        out.write(f"# profile of one first build\n\n{report}\n\n# the rebuild's query: SQL\n\n{sql}\n{params}\n\n"
+                  f"# the rebuild's query: plan\n\n{plan}\n\n# hand-written SQL: plan\n\n{hand_plan}\n")
     return path

@@ -56,8 +56,6 @@ def parse(argv):
     parser.add_argument("--migrate", action="store_true", help="replay the migrations instead of creating the schema from the models")
     parser.add_argument("--no-analyse", dest="analyse", action="store_false",
                         help="SQLite: leave the loaded tables without planner statistics")
-    parser.add_argument("--prototype", nargs="?", const="all", metavar="NAMES",
-                        help="apply the proposed engine changes of prototype.py (all, or comma-separated names)")
     parser.add_argument("--profile", metavar="FILE", help="also profile one first build of the five-rule segment into FILE")
     args = parser.parse_args(argv)
     args.contacts = args.contacts or (5_000 if args.quick else 100_000)
@@ -179,7 +177,6 @@ def setup(args) -> dict:
     print(f"  · data in {meta['load_seconds']:.1f}s", flush=True)
 
     from wagtail_segments.segments.evaluation import rebuild_segment
-    from wagtail_segments.segments.models import Segment
 
     five = scenario.create_segments(meta)
     started = time.monotonic()
@@ -192,25 +189,35 @@ def setup(args) -> dict:
         data.save_meta(meta)
         connection.close()
         return meta
-    # The 49 others only need to be built (the incremental path skips unbuilt segments): their
-    # memberships are written by one INSERT … SELECT over the engine's own compiled query,
-    # the state a rebuild would leave, without the first-build cost of 49 segments.
+    build_other_segments(meta, five, args.analyse)
+    data.save_meta(meta)
+    connection.close()
+    return meta
+
+
+def build_other_segments(meta: dict, five, analyse: bool = True) -> None:
+    """The 49 others only need to be built (the incremental path skips unbuilt segments): their
+    memberships are written by one INSERT … SELECT over the engine's own compiled query,
+    the state a rebuild would leave, without the first-build cost of 49 segments."""
+    from django.db import connection
+
+    from wagtail_segments.segments.models import Segment
+
+    from . import scenario
+
     started = time.monotonic()
     sizes = []
-    for segment in Segment.objects.dynamic().exclude(pk=five.pk).order_by("pk"):
+    for segment in Segment.objects.dynamic().exclude(pk=five.pk).filter(last_rebuilt_at__isnull=True).order_by("pk"):
         sizes.append((scenario.build_by_sql(segment), segment.slug))
     meta["build_49_segments_seconds"] = time.monotonic() - started
     with connection.cursor() as cursor:  # as autovacuum would, before anything is measured
         if connection.vendor == "postgresql":
             cursor.execute("VACUUM ANALYZE wagtail_segments_membership")
-        elif args.analyse:
+        elif analyse:
             cursor.execute("ANALYZE")
     sizes.sort(reverse=True)
-    print(f"  · 49 other segments built by SQL in {meta['build_49_segments_seconds']:.1f}s; largest: "
+    print(f"  · {len(sizes)} other segments built by SQL in {meta['build_49_segments_seconds']:.1f}s; largest: "
           + ", ".join(f"{slug} {n:,}" for n, slug in sizes[:4]), flush=True)
-    data.save_meta(meta)
-    connection.close()
-    return meta
 
 
 # --------------------------------------------------------------------------- output
@@ -274,15 +281,12 @@ def main(argv=None) -> int:
         print(f"wagtail_segments benchmarks: {vendor} ({db.name}), {sizes}, {args.reps} repetitions", flush=True)
         if args.reuse:
             meta = data.load_meta()
+            if {"incremental", "rebuild_all"} & set(args.only):
+                build_other_segments(meta, measure.five_segment(), args.analyse)
+                data.save_meta(meta)
             connection.close()
         else:
             meta = setup(args)
-        if args.prototype:
-            from . import prototype
-
-            applied = prototype.apply(None if args.prototype == "all" else args.prototype.split(","))
-            connection.close()
-            print(f"  · prototype engine changes applied: {', '.join(applied)}", flush=True)
         figures = {
             "contacts": measure.figure(meta["contacts"], "contacts"),
             "events": measure.figure(meta["events"], "events"),

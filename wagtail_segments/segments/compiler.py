@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from wagtail_segments.contacts.models import Contact
@@ -26,10 +26,28 @@ def raw_rules(segment) -> list[dict]:
     return list(raw or [])
 
 
+def reads_other_tables(q: Q) -> bool:
+    """Whether a condition holds a subquery (events, tags, memberships)."""
+    for child in q.children:
+        if isinstance(child, Q):
+            if reads_other_tables(child):
+                return True
+        elif isinstance(child, tuple):
+            if isinstance(child[1], (QuerySet, Subquery)) or hasattr(child[1], "query"):
+                return True
+        elif isinstance(child, Subquery):
+            return True
+    return False
+
+
 def _children_q(match: str, children: Iterable[dict], context: RuleContext, path: str) -> Q | None:
     parts = [q for q in (compile_item(child, context, f"{path}{i + 1}") for i, child in enumerate(children)) if q is not None]
     if not parts:
         return None
+    if match == "any":
+        # Databases evaluate OR from left to right and do not reorder it: a column test first
+        # spares the subquery for every contact it already admits (docs/scaling.md).
+        parts.sort(key=reads_other_tables)
     combined = parts[0]
     for part in parts[1:]:
         combined = combined | part if match == "any" else combined & part
@@ -92,7 +110,25 @@ def dependencies(segment) -> set[str]:
     for item in rule_items(raw_rules(segment)):
         rule = registry.get(item.get("type"))
         if rule is not None:
-            found |= rule.depends_on
+            found |= rule.dependencies(item.get("value") or {})
+    return found
+
+
+def moving_events(segment, context: RuleContext) -> Q | None:
+    """Which new events can move a contact in or out of this segment (a Q over Event), or
+    None when none can. A rule naming something deleted matches no one whatever happens."""
+    load_builtin_rules()
+    found: Q | None = None
+    for item in rule_items(raw_rules(segment)):
+        rule = registry.get(item.get("type"))
+        if rule is None:
+            continue
+        try:
+            q = rule.moved_by(item.get("value") or {}, context)
+        except BrokenRule:
+            continue
+        if q is not None:
+            found = q if found is None else found | q
     return found
 
 

@@ -31,8 +31,8 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext

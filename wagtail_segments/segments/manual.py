@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from wagtail_segments.contacts.models import Contact, Event, EventKind
+from wagtail_segments.contacts.models import Contact
 
-from .evaluation import _lock, membership_events, notify
+from .evaluation import _lock, record_changes
 from .models import Membership, Segment
 
 BATCH = 5_000
@@ -98,11 +98,4 @@ def remove_contacts(segment: Segment, contacts: Iterable, source: str = Membersh
 
 
 def _record(segment: Segment, entered: list[int], left: list[int], source: str) -> None:
-    events = membership_events(segment, entered, EventKind.SEGMENT_ENTERED, source=source)
-    events += membership_events(segment, left, EventKind.SEGMENT_LEFT, source=source)
-    if events:
-        Event.objects.bulk_create(events, batch_size=2000)
-    change = len(entered) - len(left)
-    if change:
-        Segment.objects.filter(pk=segment.pk).update(member_count=F("member_count") + change)
-    notify(segment, entered, left, source)
+    record_changes(segment, entered, left, source)

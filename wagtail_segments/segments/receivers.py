@@ -45,11 +45,10 @@ def _flush() -> None:
         logger.exception("Could not queue the re-evaluation of %s contacts.", len(buffer["ids"]))
 
 
-def on_events_processed(sender, contact_ids, kinds, **kwargs) -> None:
-    from .evaluation import evaluate_contacts
+def on_events_processed(sender, first_id, last_id, contact_ids, kinds, **kwargs) -> None:
+    from .evaluation import evaluate_new_events
 
-    # The pass also moved last seen and country, which "contact" rules read.
-    evaluate_contacts(contact_ids, {f"events:{kind}" for kind in kinds} | {"contact"})
+    evaluate_new_events(first_id, last_id, contact_ids, kinds)
 
 
 def on_contact_saved(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:

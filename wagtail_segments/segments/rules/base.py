@@ -17,6 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
+# Reasons a contact may be re-evaluated, besides "contact" (any field saved), "tags", "time"
+# and "events:<kind>": the pass over new events moves only these two fields.
+LAST_SEEN_CHANGED = "contact.last_seen"
+COUNTRY_CHANGED = "contact.country"
+
 NOTHING = Q(pk__in=[])
 # Everyone, as a condition that negates to no one (an empty Q() negates to everyone again).
 EVERYONE = Q(pk__isnull=False)
@@ -82,6 +87,21 @@ class Rule:
 
     def referenced_segments(self, value: dict) -> set[int]:
         return set()
+
+    def dependencies(self, value: dict) -> set[str]:
+        """What kinds of change can alter this rule's result: ``depends_on``, made finer by the
+        rule's settings where it can tell (a date rule on last seen moves with every visit,
+        one on a birthday does not)."""
+        return set(self.depends_on)
+
+    def moved_by(self, value: dict, context: "RuleContext") -> Q | None:
+        """Which new events can change this rule's result for their contact, as a ``Q`` over
+        ``Event``, or None when no event can. The pass over new events re-evaluates a
+        segment only for the contacts whose new events match one of its rules' ``moved_by``,
+        so a rule over one page is not re-run for visitors of every other page. The default
+        is every event of the kinds in ``dependencies()``."""
+        kinds = sorted(d.split(":", 1)[1] for d in self.dependencies(value) if d.startswith("events:"))
+        return Q(kind__in=kinds) if kinds else None
 
     def block(self) -> blocks.StructBlock:
         children = [

@@ -71,7 +71,7 @@ def count_condition(events, value: dict, context: RuleContext) -> Q:
         q = Q(pk__in=events.values("contact_id"))
     else:
         grouped = (
-            events.order_by().values("contact_id").annotate(n=Count("id"))
+            events.order_by().values("contact_id").annotate(n=Count("*"))
             .filter(n__gte=threshold).values("contact_id")
         )
         q = Q(pk__in=grouped)
@@ -136,8 +136,11 @@ class PageViewsRule(Rule):
                 return Q(page_id=page_id)
             # Literal ids: planners misjudge "path LIKE 'prefix%'" as one page and scan the
             # whole window of events for it (measured in docs/scaling.md).
-            Page = swapper.load_model("wagtailcore", "Page")
-            return Q(page_id__in=list(Page.objects.filter(path__startswith=path).values_list("pk", flat=True)))
+            sections = context.cache.setdefault("section_pages", {})
+            if path not in sections:
+                Page = swapper.load_model("wagtailcore", "Page")
+                sections[path] = list(Page.objects.filter(path__startswith=path).order_by("pk").values_list("pk", flat=True))
+            return Q(page_id__in=sections[path])
         if target == "path":
             pattern = (value.get("path") or "").strip()
             if not pattern:
@@ -149,11 +152,14 @@ class PageViewsRule(Rule):
             return Q(path__regex=glob_to_regex(pattern))
         return Q()
 
+    def matching_events(self, value: dict, context: RuleContext) -> Q:
+        return Q(self.target_filter(value, context), window_filter(value, context), kind=EventKind.PAGE_VIEW)
+
     def compile(self, value, context):
-        events = Event.objects.filter(
-            self.target_filter(value, context), window_filter(value, context), kind=EventKind.PAGE_VIEW,
-        )
-        return count_condition(events, value, context)
+        return count_condition(Event.objects.filter(self.matching_events(value, context)), value, context)
+
+    def moved_by(self, value, context):
+        return self.matching_events(value, context)
 
 
 ANSWER_OPERATORS = TEXT_OPERATORS
@@ -177,14 +183,19 @@ class FormSubmittedRule(Rule):
             *window_blocks(),
         ]
 
-    def compile(self, value, context):
+    def submissions(self, value: dict, context: RuleContext) -> Q:
         page_id = value.get("page")
         if not page_id:
             raise BrokenRule(_("No form page chosen."))
         page_path(page_id, context)
-        events = Event.objects.filter(
-            window_filter(value, context), kind=EventKind.FORM_SUBMISSION, page_id=page_id,
-        )
+        return Q(window_filter(value, context), kind=EventKind.FORM_SUBMISSION, page_id=page_id)
+
+    def moved_by(self, value, context):
+        return self.submissions(value, context)
+
+    def compile(self, value, context):
+        page_id = value.get("page")
+        events = Event.objects.filter(self.submissions(value, context))
         field = (value.get("answer_field") or "").strip()
         if field:
             if field not in form_field_names(page_id, context):

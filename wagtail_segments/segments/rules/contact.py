@@ -12,7 +12,7 @@ from wagtail import blocks
 from wagtail_segments.contacts.models import PropertyDefinition, TaggedContact
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 
-from .base import NOTHING, BrokenRule, Rule, RuleContext, register, split_list
+from .base import COUNTRY_CHANGED, LAST_SEEN_CHANGED, NOTHING, BrokenRule, Rule, RuleContext, register, split_list
 from .operators import NUMBER_OPERATORS, TEXT_OPERATORS, Column, DateOperand, JsonKey, compare, definite
 
 BUILTIN_TEXT_FIELDS = {
@@ -86,6 +86,10 @@ class ContactFieldRule(Rule):
         if field not in BUILTIN_TEXT_FIELDS:
             raise BrokenRule(_("Unknown contact field “%(field)s”.") % {"field": field})
         return compare(Column(field), value.get("operator"), value.get("value"))
+
+    def dependencies(self, value):
+        # The pass over new events updates a contact's country from its visits.
+        return super().dependencies(value) | ({COUNTRY_CHANGED} if value.get("field") == "country" else set())
 
     def describe(self, value):
         return f"{value.get('field')} {value.get('operator')} {value.get('value') or ''}".strip()
@@ -166,6 +170,11 @@ class DateRule(Rule):
             ("end_date", blocks.DateBlock(required=False, label=_("End date"))),
             ("number", blocks.IntegerBlock(required=False, min_value=0, label=_("N (days or years)"))),
         ]
+
+    def dependencies(self, value):
+        # The pass over new events moves last seen (and first seen, for a new contact).
+        seen = value.get("field") in ("first_seen", "last_seen")
+        return super().dependencies(value) | ({LAST_SEEN_CHANGED} if seen else set())
 
     def operand(self, field: str, context: RuleContext) -> DateOperand:
         if field in BUILTIN_DATE_FIELDS:
@@ -271,8 +280,15 @@ class TagsRule(Rule):
         if not names:
             return NOTHING
 
-        def has(name_q: Q) -> Exists:
-            return Exists(TaggedContact.objects.filter(name_q, content_object_id=OuterRef("pk")))
+        narrowed = context.ids is not None or context.id_range is not None
+
+        def has(name_q: Q) -> Q:
+            if narrowed:
+                # Only the tags of the contacts being evaluated: PostgreSQL answers a
+                # correlated EXISTS here by hashing every contact with the tag.
+                tagged = context.narrow(TaggedContact.objects.filter(name_q), "content_object_id")
+                return Q(pk__in=tagged.values("content_object_id"))
+            return Q(Exists(TaggedContact.objects.filter(name_q, content_object_id=OuterRef("pk"))))
 
         def named(name: str) -> Q:
             return Q(tag__name__iexact=name)
@@ -281,12 +297,12 @@ class TagsRule(Rule):
         if operator == "all":
             q = Q()
             for name in names:
-                q &= Q(has(named(name)))
+                q &= has(named(name))
             return q
         any_q = Q()
         for name in names:
             any_q |= named(name)
-        q = Q(has(any_q))
+        q = has(any_q)
         return ~q if operator == "none" else q
 
 
@@ -348,6 +364,9 @@ class CountryRule(Rule):
             ("countries", blocks.CharBlock(
                 label=_("Countries"), help_text=_("Two-letter codes, comma-separated, e.g. US, CA"))),
         ]
+
+    def dependencies(self, value):
+        return super().dependencies(value) | {COUNTRY_CHANGED}
 
     def compile(self, value, context):
         codes = [code.upper() for code in split_list(value.get("countries")) if len(code) == 2]

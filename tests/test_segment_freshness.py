@@ -1,0 +1,105 @@
+"""Which contacts the incremental path re-evaluates, and how a rebuild walks a large segment."""
+
+import pytest
+from django.db.models import Max
+
+from tests import factories
+from tests.segment_helpers import members, rule, segment
+from wagtail_segments.contacts.tasks import process_new_events
+from wagtail_segments.models import Contact, Event, Membership, Segment
+from wagtail_segments.segments import evaluation
+from wagtail_segments.segments.evaluation import count_matches, rebuild_segment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def evaluated(monkeypatch):
+    """Which segment re-evaluated which contacts in the pass over new events."""
+    calls = {}
+    original = evaluation._evaluate
+
+    def record(seg, ids, context):
+        calls.setdefault(seg.slug, set()).update(ids)
+        return original(seg, ids, context)
+
+    monkeypatch.setattr(evaluation, "_evaluate", record)
+    return calls
+
+
+def view(contact, page, **columns):
+    return Event.objects.create(contact=contact, kind="page_view", page=page, path=page.url or "", **columns)
+
+
+def start_pass_after_existing_events():
+    from wagtail_segments.contacts.models import ProcessingPosition
+    from wagtail_segments.contacts.tasks import POSITION_NAME
+
+    newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
+    ProcessingPosition.objects.update_or_create(name=POSITION_NAME, defaults={"position": newest})
+
+
+def test_a_page_rule_reevaluates_only_the_visitors_of_its_page(evaluated):
+    pricing, blog = factories.content_page(title="Pricing"), factories.content_page(title="Blog")
+    reader, buyer = factories.contact(), factories.contact()
+    segment(rule("page_views", page=pricing.pk, count=2), slug="pricing-twice")
+    segment(rule("tags", tags="vip"), slug="vips")
+    view(buyer, pricing)
+    start_pass_after_existing_events()
+    view(reader, blog)
+    view(buyer, pricing)
+    process_new_events()
+    # The blog reader's view cannot move "pricing twice"; tags do not move with visits at all.
+    assert evaluated == {"pricing-twice": {buyer.pk}}
+    assert Membership.objects.filter(segment__slug="pricing-twice").get().contact_id == buyer.pk
+
+
+def test_rules_on_last_seen_or_country_reevaluate_every_visitor_of_the_pass(evaluated):
+    page = factories.content_page()
+    visitors = [factories.contact(), factories.contact(country="")]
+    segment(rule("date", field="last_seen", operator="today"), slug="seen-today")
+    segment(rule("country", countries="CA"), slug="canadians")
+    start_pass_after_existing_events()
+    view(visitors[0], page)
+    view(visitors[1], page, country="CA")
+    process_new_events()
+    assert evaluated == {"seen-today": {c.pk for c in visitors}, "canadians": {c.pk for c in visitors}}
+    assert members(Segment.objects.get(slug="canadians")) == {visitors[1].pk}
+
+
+def test_a_form_answer_rule_reevaluates_only_submitters_of_that_form(evaluated):
+    form = factories.form_page(fields=[("Role", "singleline")])
+    other_form = factories.form_page(title="Other form")
+    student, visitor = factories.contact(), factories.contact()
+    segment(rule("form_submitted", page=form.pk, answer_field="role", answer_value="student"), slug="students")
+    start_pass_after_existing_events()
+    Event.objects.create(contact=student, kind="form_submission", page=form, data={"answers": {"role": "student"}})
+    Event.objects.create(contact=visitor, kind="form_submission", page=other_form, data={"answers": {}})
+    process_new_events()
+    assert evaluated == {"students": {student.pk}}
+    assert Membership.objects.get(segment__slug="students").contact_id == student.pk
+
+
+def test_a_rebuild_in_small_chunks_and_pages_gives_the_same_members_and_events(monkeypatch):
+    monkeypatch.setattr(evaluation, "MEMBERSHIP_PAGE", 3)
+    contacts = [factories.contact(points=i) for i in range(25)]
+    seg = segment(rule("points", operator="gte", points=0), build=False)
+    rebuild_segment(seg, chunk_size=4)
+    assert members(seg) == {c.pk for c in contacts}
+    Contact.objects.filter(points__gte=3).update(points=-1)
+    rebuild_segment(seg, chunk_size=4)
+    assert members(seg) == {c.pk for c in contacts[:3]}
+    seg.refresh_from_db()
+    assert seg.member_count == 3
+    left = Event.objects.filter(kind="segment_left", data__segment_id=seg.pk)
+    assert sorted(left.values_list("contact_id", flat=True)) == sorted(c.pk for c in contacts[3:])
+    entered = Event.objects.filter(kind="segment_entered", data__segment_id=seg.pk)
+    assert entered.count() == 25
+    assert entered.first().data == {"segment": seg.slug, "segment_id": seg.pk, "name": seg.name, "initial": True}
+
+
+def test_the_live_preview_counts_unsaved_rules():
+    factories.contact(points=10), factories.contact(points=60), factories.contact(points=70)
+    unsaved = Segment(name="Preview", slug="preview", rules=[rule("points", operator="gte", points=50)])
+    assert count_matches(unsaved) == 2
+    assert not Segment.objects.filter(slug="preview").exists()
