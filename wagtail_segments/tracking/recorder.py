@@ -63,6 +63,14 @@ def visitor_contact_id(request: HttpRequest, country: str = "") -> int:
     return contact_id
 
 
+def _commit_without_flush(execute, sql, params, many, context):
+    """One round trip: the INSERT and a ``SET LOCAL`` sent as one query string are one
+    implicit transaction, and ``synchronous_commit`` is read when it commits. Appended, so
+    that the INSERT's RETURNING row is the first result the ORM reads. Needs psycopg's
+    client-side binding (Django's default); the connection's own setting is untouched."""
+    return execute(f"{sql}; SET LOCAL synchronous_commit TO OFF", params, many, context)
+
+
 def _save_event(event: Event) -> bool:
     """Insert the row; False when a row it points to is gone (an erased contact's cookie,
     a page deleted after a cached copy was served)."""
@@ -79,10 +87,14 @@ def _save_event(event: Event) -> bool:
             # The visitor does not wait for the write-ahead log to reach the disk: most of an
             # insert's time on a busy server (docs/scaling.md). A crash may lose the last
             # fraction of a second of events; it never corrupts or half-writes one.
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                event.save(force_insert=True)
+            if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    event.save(force_insert=True)
+            else:
+                with connection.execute_wrapper(_commit_without_flush):
+                    event.save(force_insert=True)
         else:
             event.save(force_insert=True)
     except IntegrityError:
