@@ -14,7 +14,7 @@ BROWSER_UA = (
 def _fresh_state():
     """Each test starts with an empty cache (beacon rate limits) and a fresh debounce."""
     cache.clear()
-    recorder._last_kick = float("-inf")
+    recorder.reset_debounce()
     receivers._pending.buffer = None  # a rolled-back test transaction never flushed it
     yield
     cache.clear()

@@ -105,3 +105,29 @@ def test_retention_keeps_a_merged_away_row_while_its_survivor_is_active():
     prune_old_data(days=395)
     assert Contact.objects.filter(pk=merged.pk).exists()
     assert not Contact.objects.filter(pk=gone.pk).exists()
+
+
+def test_no_second_pass_is_queued_while_the_first_has_not_run(browser_client, django_capture_on_commit_callbacks, monkeypatch):
+    """A stopped or busy worker finds one queued pass, not one per window; once that pass
+    has run, the next window queues again."""
+    from django_q.models import OrmQ
+
+    from wagtail_segments.tracking import recorder
+
+    def queued():
+        return [t for t in OrmQ.objects.all() if t.func() == "wagtail_segments.contacts.tasks.process_new_events"]
+
+    clock = [1000.0]
+    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    page = factories.content_page()
+    with django_capture_on_commit_callbacks(execute=True):
+        browser_client.get(page.url)
+        clock[0] += 60  # many windows later, the worker has not run
+        browser_client.get(page.url)
+    assert len(queued()) == 1
+    OrmQ.objects.all().delete()
+    process_new_events()  # the worker runs the pass
+    with django_capture_on_commit_callbacks(execute=True):
+        clock[0] += 60
+        browser_client.get(page.url)
+    assert len(queued()) == 1

@@ -271,7 +271,7 @@ def tracking_overhead(meta: dict, reps: int, views: int) -> dict:
 
     # Writes per view: every INSERT/UPDATE/DELETE of many views, the debounced enqueue of
     # the background pass included, from a fresh debounce (as in a new web process).
-    recorder._last_kick = float("-inf")
+    recorder.reset_debounce()
     count = max(100, views * 5)
     with counting() as statements:
         started = time.monotonic()

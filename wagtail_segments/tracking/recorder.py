@@ -11,7 +11,8 @@ from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import contact_id_from_cookie, set_visitor_contact
-from wagtail_segments.contacts.models import Contact, Event, EventKind
+from wagtail_segments.contacts.models import Contact, Event, EventKind, ProcessingPosition
+from wagtail_segments.contacts.tasks import POSITION_NAME
 from wagtail_segments.signals import event_recorded
 
 from .details import request_details
@@ -19,20 +20,40 @@ from .filters import should_track
 
 logger = logging.getLogger(__name__)
 _last_kick = float("-inf")
+# The newest event id this process had written when it last queued the pass.
+_queued_through = 0
 
 
-def schedule_event_processing() -> None:
-    """Queue the pass over new events, at most once per PROCESS_EVENTS_DELAY_SECONDS per process.
+def reset_debounce() -> None:
+    """Forget this process's debounce state, as in a new web process."""
+    global _last_kick, _queued_through
+    _last_kick, _queued_through = float("-inf"), 0
+
+
+def schedule_event_processing(event_id: int | None = None) -> None:
+    """Queue the pass over new events, at most once per PROCESS_EVENTS_DELAY_SECONDS per process,
+    and not while the pass this process queued last has not run yet (that pass reads every
+    event up to the newest when it starts, this one included): a stopped or busy worker
+    finds one queued pass, not one per window.
 
     The pass (``contacts.tasks.process_new_events``) moves last-seen forward and lets segments
     re-evaluate the contacts it saw; the request itself writes nothing else.
     """
-    global _last_kick
+    global _last_kick, _queued_through
     now = monotonic_time.monotonic()
     if now - _last_kick < conf.PROCESS_EVENTS_DELAY_SECONDS:
         return
     _last_kick = now
+    if _queued_through and _processed_through() < _queued_through:
+        return
+    _queued_through = event_id or 0
     transaction.on_commit(_enqueue_processing)
+
+
+def _processed_through() -> int:
+    """How far the pass over new events has read (one indexed read, once per window)."""
+    position = ProcessingPosition.objects.filter(name=POSITION_NAME).values_list("position", flat=True).first()
+    return position or 0
 
 
 def _enqueue_processing() -> None:
@@ -123,7 +144,7 @@ def record_event(
             event.contact_id = new_contact_for(request, country=event.country).pk
         event.save(force_insert=True)
     event_recorded.send(sender=Event, event=event)
-    schedule_event_processing()
+    schedule_event_processing(event.pk)
     return event
 
 
