@@ -287,3 +287,35 @@ def test_an_uploaded_file_is_read_as_it_comes():
     report = import_contacts(upload)
     assert report.created == 1 and not report.errors
     assert Contact.objects.get(email_key="ana@example.com").first_name == "Ana"
+
+
+def test_imported_contacts_are_not_seen_until_they_visit():
+    """A list imported this morning is not "seen in the last 7 days"; its first visit is."""
+    from tests import factories
+    from tests.segment_helpers import group, members, rule, segment
+    from wagtail_segments.contacts.identity import merge_contacts
+    from wagtail_segments.contacts.tasks import process_new_events
+
+    import_contacts(csv_bytes("email\nada@example.com\nbob@example.com\n"))
+    ada, bob = Contact.objects.get(email="ada@example.com"), Contact.objects.get(email="bob@example.com")
+    assert ada.last_seen is None
+    visitor = factories.contact()
+    seen = segment(rule("date", field="last_seen", operator="within_last_days", number=7))
+    unseen = segment(rule("date", field="last_seen", operator="within_last_days", number=7, negate=True))
+    never = segment(rule("date", field="last_seen", operator="empty"))
+    not_both = segment(group("all", rule("date", field="last_seen", operator="within_last_days", number=7),
+                             rule("points", operator="gte", points=0), negate=True))
+    assert members(seen) == {visitor.pk}
+    assert members(unseen) == members(never) == members(not_both) == {ada.pk, bob.pk}
+
+    # Ada clicks through: the pass over new events gives her a last seen.
+    page = factories.content_page()
+    factories.event(ada, page=page)
+    process_new_events()
+    ada.refresh_from_db()
+    assert ada.last_seen is not None
+    assert ada.pk in members(seen)
+    # Merging a never-seen contact keeps the survivor's last seen.
+    merge_contacts(bob, into=ada)
+    ada.refresh_from_db()
+    assert ada.last_seen is not None

@@ -128,7 +128,7 @@ def merge_contacts(source: Contact, into: Contact) -> Contact:
     into.properties = {**source.properties, **into.properties}
     into.points += source.points
     into.first_seen = min(into.first_seen, source.first_seen)
-    into.last_seen = max(into.last_seen, source.last_seen)
+    into.last_seen = max((seen for seen in (into.last_seen, source.last_seen) if seen), default=None)
     into.do_not_email = into.do_not_email or source.do_not_email
     into.do_not_email_reason = into.do_not_email_reason or source.do_not_email_reason
     into.do_not_sms = into.do_not_sms or source.do_not_sms

@@ -91,7 +91,9 @@ class Contact(models.Model):
     points = models.IntegerField(_("points"), default=0)
     country = models.CharField(_("country"), max_length=2, blank=True)
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
-    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, db_index=True)
+    # Empty for a contact that never visited (imported, added by hand or by code before any
+    # event): "seen in the last N days" must not match a list imported this morning.
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, null=True, blank=True, db_index=True)
     do_not_email = models.BooleanField(_("do not email"), default=False)
     do_not_email_reason = models.CharField(_("reason"), max_length=255, blank=True)
     do_not_sms = models.BooleanField(_("do not send SMS"), default=False)
@@ -109,7 +111,7 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        ordering = ["-last_seen"]
+        ordering = ["-last_seen", "-pk"]
 
     def __str__(self) -> str:
         name = self.full_name

@@ -41,7 +41,8 @@ def _process_batch(first_id: int, last_id: int) -> tuple[set[int], set[str]]:
         window.filter(contact_id=OuterRef("pk")).exclude(country="").order_by("-id").values("country")[:1]
     )
     Contact.objects.filter(pk__in=contact_ids).update(
-        last_seen=Greatest(F("last_seen"), Subquery(latest_time)),
+        # Coalesce: SQLite's MAX() of NULL and a time is NULL (PostgreSQL's GREATEST skips it).
+        last_seen=Coalesce(Greatest(F("last_seen"), Subquery(latest_time)), Subquery(latest_time)),
         country=Coalesce(NullIf(Subquery(latest_country), Value("")), F("country")),
     )
     return contact_ids, kinds

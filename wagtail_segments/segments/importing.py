@@ -643,7 +643,7 @@ class _Writer:
             # New contacts. bulk_create skips Contact.save(): the email key is set here.
             contacts = [
                 Contact(
-                    email=row.email, email_key=row.key, **row.fields,
+                    email=row.email, email_key=row.key, last_seen=None, **row.fields,
                     company_id=company_ids[row.company.casefold()] if row.company else None,
                     properties=dict(row.properties),
                 )
