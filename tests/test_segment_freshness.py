@@ -103,3 +103,17 @@ def test_the_live_preview_counts_unsaved_rules():
     unsaved = Segment(name="Preview", slug="preview", rules=[rule("points", operator="gte", points=50)])
     assert count_matches(unsaved) == 2
     assert not Segment.objects.filter(slug="preview").exists()
+
+
+def test_an_any_group_tests_columns_before_it_reads_events():
+    """Databases evaluate OR left to right: "came from the newsletter OR 50 points" must test
+    the points column first, whatever order the editor put the rules in."""
+    from tests.segment_helpers import group
+    from wagtail_segments.segments.compiler import matching_contacts
+    from wagtail_segments.segments.rules import RuleContext
+
+    unsaved = Segment(name="Any", slug="any", rules=[group(
+        "any", rule("traffic", field="utm_source", operator="eq", value="newsletter"),
+        rule("points", operator="gte", points=50))])
+    sql = str(matching_contacts(unsaved, RuleContext()).query)
+    assert sql.index('"points"') < sql.index("EXISTS")

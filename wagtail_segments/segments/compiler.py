@@ -30,12 +30,12 @@ def reads_other_tables(q: Q) -> bool:
     """Whether a condition holds a subquery (events, tags, memberships)."""
     for child in q.children:
         if isinstance(child, Q):
-            if reads_other_tables(child):
-                return True
-        elif isinstance(child, tuple):
-            if isinstance(child[1], (QuerySet, Subquery)) or hasattr(child[1], "query"):
-                return True
-        elif isinstance(child, Subquery):
+            found = reads_other_tables(child)
+        elif isinstance(child, tuple):  # (lookup, value): pk__in=<queryset>
+            found = isinstance(child[1], (QuerySet, Subquery))
+        else:  # an expression: Exists(...)
+            found = isinstance(child, Subquery)
+        if found:
             return True
     return False
 
