@@ -442,3 +442,27 @@ def test_a_personalised_response_varies_by_cookie():
     # (The example site's pages already vary by cookie: base.html reads request.user, which
     # touches the session. A site whose pages do not must still get Vary: Cookie from us.)
     assert "Cookie" in middleware_response(personalise=True).get("Vary", "")
+
+
+@pytest.mark.parametrize("header", ["HTTP_DNT", "HTTP_SEC_GPC"])
+def test_a_visitor_who_refuses_tracking_sees_the_else_branch_at_no_cost(customers, header, django_assert_num_queries):
+    contact = factories.contact()
+    member(contact, customers)
+    request = visitor(contact)
+    request.META[header] = "1"
+    with django_assert_num_queries(0):
+        assert render(IF_CUSTOMER, request) == "other"
+    block, value = block_value(variant("customers", text="for customers"))
+    assert "everyone else" in render_block(block, value, request)
+
+
+def test_refused_consent_means_no_personalisation(customers, settings):
+    contact = factories.contact()
+    member(contact, customers)
+    settings.WAGTAIL_SEGMENTS = {**getattr(settings, "WAGTAIL_SEGMENTS", {}),
+                                 "CONSENT_CHECK": "tests.test_personalisation.no_consent"}
+    assert render(IF_CUSTOMER, visitor(contact)) == "other"
+
+
+def no_consent(request) -> bool:
+    return False

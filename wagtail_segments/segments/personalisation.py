@@ -11,6 +11,9 @@ Privacy and safety:
   while that contact is live. A merged-away contact (``merged_into``) is never followed: anyone
   can type anyone's email into a form, and the cookie of whoever did so names the merged-away
   row; following it would show them the segments of the person whose email they typed.
+- A visitor who refuses tracking (Do Not Track, Global Privacy Control, or the site's consent
+  check) is treated as having no segments, with no query: what was recorded about them is
+  not used to choose what they see.
 - Every request that asks is marked (``request._wsg_personalised``) so that the response says
   ``Vary: Cookie``: a shared cache must not hand one visitor's personalised page to another,
   nor the "everyone else" version to a member.
@@ -22,6 +25,7 @@ from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import contact_id_from_cookie
+from wagtail_segments.contacts.privacy import refuses_tracking
 
 from .models import Membership
 
@@ -40,7 +44,7 @@ def visitor_segment_slugs(request: HttpRequest | None) -> frozenset[str]:
     slugs: frozenset[str] = frozenset()
     # No cookie on the request: no stored memberships to read, and no query. (A contact the
     # tracking created during this very request has no memberships yet: a task writes them.)
-    if request.COOKIES.get(conf.COOKIE_NAME):
+    if request.COOKIES.get(conf.COOKIE_NAME) and not refuses_tracking(request):
         contact_id = contact_id_from_cookie(request)
         if contact_id is not None:
             slugs = frozenset(

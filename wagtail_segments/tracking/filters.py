@@ -7,6 +7,7 @@ from django.conf import settings as django_settings
 from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.privacy import refuses_tracking
 
 
 def is_bot(user_agent: str) -> bool:
@@ -15,16 +16,6 @@ def is_bot(user_agent: str) -> bool:
         return True
     agent = user_agent.lower()
     return any(marker in agent for marker in conf.BOT_USER_AGENTS)
-
-
-def refuses_tracking(request: HttpRequest) -> bool:
-    """Do Not Track or Global Privacy Control is on, or the site's consent check says no."""
-    if conf.HONOUR_DNT and (
-        request.META.get("HTTP_DNT") == "1" or request.META.get("HTTP_SEC_GPC") == "1"
-    ):
-        return True
-    consent = conf.callable("CONSENT_CHECK")
-    return consent is not None and not consent(request)
 
 
 def excluded_path(path: str) -> bool:
