@@ -122,7 +122,8 @@ def test_no_second_pass_is_queued_while_the_first_has_not_run(browser_client, dj
     page = factories.content_page()
     with django_capture_on_commit_callbacks(execute=True):
         browser_client.get(page.url)
-        clock[0] += 60  # many windows later, the worker has not run
+    clock[0] += 60  # many windows later, the worker has not run
+    with django_capture_on_commit_callbacks(execute=True):
         browser_client.get(page.url)
     assert len(queued()) == 1
     OrmQ.objects.all().delete()
@@ -131,3 +132,26 @@ def test_no_second_pass_is_queued_while_the_first_has_not_run(browser_client, dj
         clock[0] += 60
         browser_client.get(page.url)
     assert len(queued()) == 1
+
+
+def test_a_failed_queueing_leaves_the_next_window_free_to_try(browser_client, django_capture_on_commit_callbacks, monkeypatch):
+    from django_q.models import OrmQ
+
+    from wagtail_segments.tracking import recorder
+
+    clock = [1000.0]
+    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    page = factories.content_page()
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("django_q.tasks.async_task", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = browser_client.get(page.url)
+    assert response.status_code == 200  # the visitor's page is unaffected
+    clock[0] += 60
+    with django_capture_on_commit_callbacks(execute=True):
+        browser_client.get(page.url)
+    assert OrmQ.objects.count() == 1

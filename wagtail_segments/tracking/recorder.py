@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time as monotonic_time
 from typing import Any
@@ -46,8 +47,7 @@ def schedule_event_processing(event_id: int | None = None) -> None:
     _last_kick = now
     if _queued_through and _processed_through() < _queued_through:
         return
-    _queued_through = event_id or 0
-    transaction.on_commit(_enqueue_processing)
+    transaction.on_commit(functools.partial(_enqueue_processing, event_id or 0))
 
 
 def _processed_through() -> int:
@@ -56,7 +56,10 @@ def _processed_through() -> int:
     return position or 0
 
 
-def _enqueue_processing() -> None:
+def _enqueue_processing(event_id: int) -> None:
+    """Queue the pass once the event is committed; remember it only if it was queued (a
+    rolled-back request or a broker outage leaves the next window free to try again)."""
+    global _queued_through
     from django_q.tasks import async_task
 
     try:
@@ -67,6 +70,8 @@ def _enqueue_processing() -> None:
         )
     except Exception:  # a broker outage must not fail the visitor's page; the schedule catches up
         logger.exception("Could not queue the pass over new events.")
+        return
+    _queued_through = event_id
 
 
 def new_contact_for(request: HttpRequest | None, **fields: Any) -> Contact:
