@@ -93,7 +93,7 @@ def test_tracked_view_queues_the_pass_once_per_window(browser_client, django_cap
     with django_capture_on_commit_callbacks(execute=True):
         for _ in range(3):
             browser_client.get(page.url)
-    queued = [task for task in OrmQ.objects.all() if task.func() == "wagtail_segments.contacts.tasks.process_new_events"]
+    queued = [task for task in OrmQ.objects.all() if task.func() == "wagtail_segments.contacts.tasks.follow_new_events"]
     assert len(queued) == 1
 
 
@@ -115,7 +115,7 @@ def test_no_second_pass_is_queued_while_the_first_has_not_run(browser_client, dj
     from wagtail_segments.tracking import recorder
 
     def queued():
-        return [t for t in OrmQ.objects.all() if t.func() == "wagtail_segments.contacts.tasks.process_new_events"]
+        return [t for t in OrmQ.objects.all() if t.func() == "wagtail_segments.contacts.tasks.follow_new_events"]
 
     clock = [1000.0]
     monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
@@ -155,3 +155,28 @@ def test_a_failed_queueing_leaves_the_next_window_free_to_try(browser_client, dj
     with django_capture_on_commit_callbacks(execute=True):
         browser_client.get(page.url)
     assert OrmQ.objects.count() == 1
+
+
+def test_the_queued_pass_reads_the_rest_of_a_burst_written_after_it_started(monkeypatch):
+    """The second page of a visit, a second after the first, is read by the same queued pass
+    (it lingers), not a minute later by the schedule."""
+    from wagtail_segments.contacts import tasks
+
+    page = factories.content_page()
+    early, late = factories.contact(last_seen=days_ago(30)), factories.contact(last_seen=days_ago(30))
+    factories.event(early, page=page)
+    clock = [0.0]
+    arrivals = [lambda: factories.event(late, page=page)]
+
+    def sleep(seconds):
+        clock[0] += seconds
+        if arrivals:
+            arrivals.pop()()
+
+    monkeypatch.setattr(tasks.time, "sleep", sleep)
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock[0])
+    assert tasks.follow_new_events(seconds=3, interval=1) == 2
+    assert clock[0] == 3  # it looked for three seconds, once a second
+    for contact in (early, late):
+        contact.refresh_from_db()
+        assert contact.last_seen > days_ago(1)

@@ -37,8 +37,9 @@ def schedule_event_processing(event_id: int | None = None) -> None:
     event up to the newest when it starts, this one included): a stopped or busy worker
     finds one queued pass, not one per window.
 
-    The pass (``contacts.tasks.process_new_events``) moves last-seen forward and lets segments
-    re-evaluate the contacts it saw; the request itself writes nothing else.
+    The pass (``contacts.tasks.follow_new_events``, which lingers a few seconds for the rest
+    of the burst) moves last-seen forward and lets segments re-evaluate the contacts it saw;
+    the request itself writes nothing else.
     """
     global _last_kick, _queued_through
     now = monotonic_time.monotonic()
@@ -64,8 +65,8 @@ def _enqueue_processing(event_id: int) -> None:
 
     try:
         async_task(
-            "wagtail_segments.contacts.tasks.process_new_events",
-            task_name="wagtail_segments.process_new_events",
+            "wagtail_segments.contacts.tasks.follow_new_events",
+            task_name="wagtail_segments.follow_new_events",
             group="wagtail_segments",
         )
     except Exception:  # a broker outage must not fail the visitor's page; the schedule catches up
