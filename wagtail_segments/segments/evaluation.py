@@ -124,8 +124,9 @@ def _ordered_matches(segment: Segment, context: RuleContext) -> Iterator[int]:
         # A server-side cursor: rows arrive as they are read, memory stays one chunk.
         return ids.iterator(chunk_size=REBUILD_CHUNK)
     # SQLite does not isolate a reading cursor from the same connection's writes (the diff
-    # writes events while the query may read them): read the ids first, 8 bytes each.
-    return iter(array("q", ids))
+    # writes events while the query may read them): read all the ids first, before any
+    # write, 8 bytes each (no list of Python ints on the way).
+    return iter(array("q", ids.iterator(chunk_size=REBUILD_CHUNK)))
 
 
 def rebuild_segment(segment: Segment, *, now=None, chunk_size: int = REBUILD_CHUNK) -> Outcome:
