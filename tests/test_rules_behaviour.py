@@ -158,6 +158,27 @@ def test_utm_referrer_and_device_of_page_views(site):
     assert matched(rule("traffic", field="device", value="mobile")) == {mobile.pk}
 
 
+def test_visit_source_rules_over_tagged_untagged_and_no_views(site):
+    """The rule states "not empty" for comparisons that need a value (so PostgreSQL may use
+    the index of tagged views); results stay exact for every operator and for negation."""
+    tagged, shouty, untagged, absent = (factories.contact() for _ in range(4))
+    view(tagged, site["blog"], utm_source="newsletter")
+    view(tagged, site["blog"])
+    view(shouty, site["blog"], utm_source="NEWSLETTER", utm_medium="email")
+    view(untagged, site["blog"])
+    everyone = {tagged.pk, shouty.pk, untagged.pk, absent.pk}
+    newsletter = {tagged.pk, shouty.pk}
+    assert matched(rule("traffic", field="utm_source", value="newsletter")) == newsletter
+    assert matched(rule("traffic", field="utm_source", value="newsletter", negate=True)) == everyone - newsletter
+    assert matched(rule("traffic", field="utm_source", operator="startswith", value="news")) == newsletter
+    assert matched(rule("traffic", field="utm_source", operator="in", value="newsletter, , google")) == newsletter
+    # Comparisons an empty value can satisfy still see untagged views.
+    assert matched(rule("traffic", field="utm_source", value="")) == {tagged.pk, untagged.pk}
+    assert matched(rule("traffic", field="utm_source", operator="empty")) == {tagged.pk, untagged.pk}
+    assert matched(rule("traffic", field="utm_source", operator="neq", value="newsletter")) == {tagged.pk, untagged.pk}
+    assert matched(rule("traffic", field="utm_medium", operator="contains", value="")) == {tagged.pk, shouty.pk, untagged.pk}
+
+
 def test_a_rule_naming_a_deleted_page_or_form_field_matches_no_one_and_is_flagged(site):
     visitor = factories.contact()
     view(visitor, site["blog"])

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
@@ -203,6 +204,14 @@ class Event(models.Model):
             # read the table to check it (docs/scaling.md)
             models.Index(fields=["kind", "page", "time", "contact"], name="wsg_event_kind_page_time"),
             models.Index(fields=["time"], name="wsg_event_time"),
+            # "did contact C come from campaign X since T": only page views with UTM values
+            # are in it (a minority, and the only views that pay for it), so rules on where
+            # visits came from probe a contact's few tagged views from the index alone.
+            models.Index(
+                fields=["contact", "time", "utm_source", "utm_medium", "utm_campaign"],
+                condition=Q(kind="page_view") & (~Q(utm_source="") | ~Q(utm_medium="") | ~Q(utm_campaign="")),
+                name="wsg_event_campaign",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from wagtail import blocks
 
 from wagtail_segments.contacts.models import Event, EventKind
 
-from .base import EVERYONE, NOTHING, BrokenRule, Rule, RuleContext, register
+from .base import EVERYONE, NOTHING, BrokenRule, Rule, RuleContext, register, split_list
 from .contact import parse_day
 from .operators import TEXT_OPERATORS, Column, JsonKey, compare
 
@@ -219,6 +219,17 @@ def form_field_names(page_id: int, context: RuleContext) -> set[str]:
     return cache[page_id]
 
 
+def needs_a_value(operator: str | None, value) -> bool:
+    """Whether a text comparison can only hold for a non-empty column ("equals newsletter"
+    can; "is empty", "does not equal" and order comparisons can match an empty one)."""
+    if operator == "in":
+        items = split_list(value)
+        return bool(items) and all(items)
+    if operator in ("eq", "contains", "startswith", "endswith"):
+        return bool(str(value if value is not None else ""))
+    return False
+
+
 SOURCES = [
     ("utm_source", _("UTM source")),
     ("utm_medium", _("UTM medium")),
@@ -247,8 +258,10 @@ class TrafficRule(Rule):
         field = value.get("field")
         if field not in dict(SOURCES):
             raise BrokenRule(_("Unknown visit field “%(field)s”.") % {"field": field})
-        events = Event.objects.filter(
-            compare(Column(field), value.get("operator"), value.get("value")),
-            window_filter(value, context), kind=EventKind.PAGE_VIEW,
-        )
+        condition = compare(Column(field), value.get("operator"), value.get("value"))
+        if needs_a_value(value.get("operator"), value.get("value")):
+            # Said outright so that the database may use wsg_event_campaign, which holds only
+            # page views with UTM values (docs/scaling.md).
+            condition &= ~Q(**{field: ""})
+        events = Event.objects.filter(condition, window_filter(value, context), kind=EventKind.PAGE_VIEW)
         return Q(Exists(events.filter(contact_id=OuterRef("pk"))))
