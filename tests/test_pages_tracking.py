@@ -300,3 +300,41 @@ def untracked_queries(client, page):
     with segments(INJECT_BEACON=False), CaptureQueriesContext(connection) as untracked:
         client.get(page.url, HTTP_DNT="1")
     return untracked.captured_queries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tracked_insert_writes_what_the_orm_would_and_sends_the_model_signals(browser_client):
+    """On PostgreSQL the request's insert is compiled once and sent with the setting for its
+    own commit; the row, its id on the instance and pre_save/post_save are as save() gives."""
+    from django.db.models.signals import post_save, pre_save
+
+    from wagtail_segments.signals import event_recorded
+
+    page = factories.content_page()
+    browser_client.get(page.url)  # first view: contact and cookie
+    seen = []
+
+    def on_pre(sender, instance, **kwargs):
+        seen.append(("pre", instance.pk))
+
+    def on_post(sender, instance, created, **kwargs):
+        seen.append(("post", instance.pk, created))
+
+    def on_recorded(sender, event, **kwargs):
+        seen.append(("recorded", event.pk))
+
+    pre_save.connect(on_pre, sender=Event)
+    post_save.connect(on_post, sender=Event)
+    event_recorded.connect(on_recorded)
+    try:
+        browser_client.get(f"{page.url}?utm_source=Newsletter&utm_campaign=spring",
+                           HTTP_REFERER="https://mail.example/", HTTP_CF_IPCOUNTRY="ca")
+    finally:
+        pre_save.disconnect(on_pre, sender=Event)
+        post_save.disconnect(on_post, sender=Event)
+        event_recorded.disconnect(on_recorded)
+    event = Event.objects.order_by("-id").first()
+    assert seen == [("pre", None), ("post", event.pk, True), ("recorded", event.pk)]
+    assert (event.kind, event.page_id, event.utm_source, event.utm_campaign, event.referrer) == (
+        "page_view", page.pk, "Newsletter", "spring", "https://mail.example/")
+    assert event.time is not None and event.data == {} and event.device == "desktop"

@@ -290,10 +290,7 @@ def tracking_overhead(meta: dict, reps: int, views: int) -> dict:
     with counting() as statements_on:
         for _ in range(50):
             view(True)
-    figures = {}
-    if connection.vendor == "postgresql":
-        figures.update(async_commit_variant(view, insert, reps, views))
-    return {**figures,
+    return {
         "tracking_overhead_ms": figure(round(median(overheads), 3), "ms"),
         "tracking_overhead_vs_insert": figure(round(median(ratios), 2), "x"),
         "tracking_writes_per_view": figure(
@@ -330,24 +327,6 @@ def interleave(steps: dict, reps: int, views: int) -> list[dict]:
                 samples[name].append(steps[name]())
         rounds.append({k: median(v) * 1000 for k, v in samples.items()})
     return rounds
-
-
-def async_commit_variant(view, insert, reps: int, views: int) -> dict:
-    """The same comparison with ``synchronous_commit = off`` on the connection: what the
-    overhead becomes when the event's commit does not wait for the WAL flush (a proposed
-    engine change: ``SET LOCAL synchronous_commit TO OFF`` around the tracking insert)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        rounds = interleave({"off": lambda: view(False), "on": lambda: view(True), "insert": insert},
-                            reps, max(20, views // 2))
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO ON")
-    return {
-        "tracking_overhead_async_commit_ms": figure(round(median(r["on"] - r["off"] for r in rounds), 3), "ms"),
-        "event_insert_async_commit_ms": figure(round(median(r["insert"] for r in rounds), 3), "ms"),
-    }
 
 
 # --------------------------------------------------------------------------- incremental

@@ -30,7 +30,6 @@ TARGETS = {
 ORDER = [
     "tracking_overhead_ms", "tracking_overhead_vs_insert", "tracking_writes_per_view",
     "page_view_off_ms", "page_view_on_ms", "event_insert_ms",
-    "tracking_overhead_async_commit_ms", "event_insert_async_commit_ms",
     "page_view_queries_off", "page_view_queries_on",
     "rebuild_seconds", "rebuild_sql_seconds", "rebuild_ratio_vs_sql",
     "rebuild_steady_seconds", "rebuild_steady_ratio_vs_sql",

@@ -17,6 +17,7 @@ from wagtail_segments.contacts.tasks import POSITION_NAME
 from wagtail_segments.signals import event_recorded
 
 from .details import request_details
+from .insert import UNFLUSHED, can_insert_unflushed, insert_unflushed
 from .filters import should_track
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def schedule_event_processing(event_id: int | None = None) -> None:
     of the burst) moves last-seen forward and lets segments re-evaluate the contacts it saw;
     the request itself writes nothing else.
     """
-    global _last_kick, _queued_through
+    global _last_kick
     now = monotonic_time.monotonic()
     if now - _last_kick < conf.PROCESS_EVENTS_DELAY_SECONDS:
         return
@@ -90,14 +91,6 @@ def visitor_contact_id(request: HttpRequest, country: str = "") -> int:
     return contact_id
 
 
-def _commit_without_flush(execute, sql, params, many, context):
-    """One round trip: the INSERT and a ``SET LOCAL`` sent as one query string are one
-    implicit transaction, and ``synchronous_commit`` is read when it commits. Appended, so
-    that the INSERT's RETURNING row is the first result the ORM reads. Needs psycopg's
-    client-side binding (Django's default); the connection's own setting is untouched."""
-    return execute(f"{sql}; SET LOCAL synchronous_commit TO OFF", params, many, context)
-
-
 def _save_event(event: Event) -> bool:
     """Insert the row; False when a row it points to is gone (an erased contact's cookie,
     a page deleted after a cached copy was served)."""
@@ -110,18 +103,16 @@ def _save_event(event: Event) -> bool:
             else:
                 with transaction.atomic():
                     event.save(force_insert=True)
-        elif conf.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql":
+        elif conf.TRACKING_ASYNC_COMMIT and can_insert_unflushed():
             # The visitor does not wait for the write-ahead log to reach the disk: most of an
             # insert's time on a busy server (docs/scaling.md). A crash may lose the last
             # fraction of a second of events; it never corrupts or half-writes one.
-            if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-                with transaction.atomic():
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    event.save(force_insert=True)
-            else:
-                with connection.execute_wrapper(_commit_without_flush):
-                    event.save(force_insert=True)
+            insert_unflushed(event)
+        elif conf.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql":
+            with transaction.atomic():  # server-side binding: one statement per execute
+                with connection.cursor() as cursor:
+                    cursor.execute(UNFLUSHED)
+                event.save(force_insert=True)
         else:
             event.save(force_insert=True)
     except IntegrityError:
