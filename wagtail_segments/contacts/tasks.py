@@ -55,9 +55,9 @@ def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
     One pass runs at a time: the position row is locked, and a second worker that finds it
     locked leaves the work to the first.
     """
-    ProcessingPosition.objects.get_or_create(name=POSITION_NAME)
+    current, _created = ProcessingPosition.objects.get_or_create(name=POSITION_NAME)
     newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
-    if ProcessingPosition.objects.filter(name=POSITION_NAME, position__gte=newest).exists():
+    if current.position >= newest:
         return 0  # nothing new: no write transaction (SQLite would take its write lock)
     advanced = 0
     while True:
