@@ -7,10 +7,11 @@ from unittest import mock
 
 import pytest
 
+from wagtail_segments.contacts.importing import sniff_delimiter
 from wagtail_segments.contacts.models import Company, Contact, ContactTag, PropertyDefinition
 from wagtail_segments.segments import receivers
 from wagtail_segments.segments.evaluation import rebuild_segment
-from wagtail_segments.segments.importing import import_contacts, sniff_delimiter
+from wagtail_segments.segments.importing import import_contacts
 from wagtail_segments.segments.manual import add_contacts, remove_contacts
 from wagtail_segments.segments.models import Membership, Segment
 

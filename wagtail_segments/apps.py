@@ -34,12 +34,14 @@ class WagtailSegmentsConfig(AppConfig):
 
         from .contacts.models import Contact, TaggedContact
         from .segments import receivers
+        from .segments.importing import on_contacts_imported
         from .segments.models import Segment
-        from .signals import contacts_merged, events_processed
+        from .signals import contacts_imported, contacts_merged, events_processed
 
         uid = "wagtail_segments.segments."
         events_processed.connect(receivers.on_events_processed, dispatch_uid=uid + "events")
         post_save.connect(receivers.on_contact_saved, sender=Contact, dispatch_uid=uid + "contact")
         m2m_changed.connect(receivers.on_tags_changed, sender=TaggedContact, dispatch_uid=uid + "tags")
         contacts_merged.connect(receivers.on_contacts_merged, dispatch_uid=uid + "merged")
+        contacts_imported.connect(on_contacts_imported, dispatch_uid=uid + "imported")
         post_save.connect(receivers.on_segment_saved, sender=Segment, dispatch_uid=uid + "saved")

@@ -15,6 +15,11 @@ contacts_merged = Signal()
 # touched and the event kinds it saw. The segments engine re-evaluates those contacts.
 events_processed = Signal()
 
+# ``contacts_imported(sender=Contact, changed_ids, tagged_ids)``: sent inside the transaction of
+# each chunk of a CSV import (not in a dry run), whose bulk writes send no ``post_save`` or
+# ``m2m_changed``: the contacts created or whose fields changed, and those given new tags.
+contacts_imported = Signal()
+
 # Sent after commit, once per batch: ``segment_entered(sender=Segment, segment, contact_ids,
 # source, initial)`` and ``segment_left(sender=Segment, segment, contact_ids, source)``.
 # ``initial`` is True for the first build of a new segment, so campaigns need not fire for

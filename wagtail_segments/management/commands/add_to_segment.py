@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from wagtail_segments.contacts.lookup import contacts_by_email
 from wagtail_segments.contacts.models import Contact
-from wagtail_segments.segments.importing import contacts_by_email
 from wagtail_segments.segments.manual import add_contacts
 from wagtail_segments.segments.models import Membership, Segment
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from wagtail_segments.segments.importing import contacts_by_email
+from wagtail_segments.contacts.lookup import contacts_by_email
 from wagtail_segments.segments.manual import remove_contacts
 from wagtail_segments.segments.models import Membership
 
