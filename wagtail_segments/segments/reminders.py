@@ -4,7 +4,8 @@ A segment may have a reminder period (``Segment.reminder_days``). A member's per
 when they joined the segment (``Membership.added_at``) and starts again with every touchpoint
 that counts: manual ones (a call, meeting or note logged by staff) always, automatic ones (an
 email or SMS sent by a campaign) only when ``Segment.automatic_touchpoints_count`` is set. A
-member whose period started more than ``reminder_days`` ago is *expired*.
+member whose period started more than ``reminder_days`` ago is *expired*. Touchpoints are
+logged by ``contacts.touchpoints.log_touchpoint``.
 
 Everything here is one SQL query per segment, never a Python loop over contacts. The filter
 uses the equivalent form "joined before the cutoff and no counting touchpoint since the cutoff"
@@ -16,45 +17,13 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import transaction
 from django.db.models import DateTimeField, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from wagtail_segments.contacts.models import Contact, Event, Touchpoint
+from wagtail_segments.contacts.models import Contact, Touchpoint
 
 from .models import Segment
-
-#: The kind of the event recorded on the contact for every touchpoint.
-TOUCHPOINT_EVENT = "touchpoint"
-
-
-def log_touchpoint(contact: Contact, kind: str, *, note: str = "", user=None, time=None) -> Touchpoint:
-    """Record that ``contact`` was touched, and the fact as an event on the contact.
-
-    ``kind`` is one of ``Touchpoint.Kind`` (call, meeting, note, email, sms); email and SMS
-    are automatic, the others manual. A touchpoint for a merged-away contact goes to the
-    contact it was merged into. Raises ``ValueError`` for an unknown kind.
-    """
-    if kind not in Touchpoint.Kind.values:
-        raise ValueError(
-            f"Unknown touchpoint kind {kind!r}; expected one of {', '.join(Touchpoint.Kind.values)}."
-        )
-    hops = 0
-    while contact.merged_into_id and hops < 10:
-        contact = Contact.objects.get(pk=contact.merged_into_id)
-        hops += 1
-    time = time or timezone.now()
-    automatic = kind in Touchpoint.AUTOMATIC_KINDS
-    with transaction.atomic():
-        touchpoint = Touchpoint.objects.create(
-            contact=contact, kind=kind, automatic=automatic, time=time, note=note or "", user=user,
-        )
-        Event.objects.create(
-            contact=contact, kind=TOUCHPOINT_EVENT, time=time,
-            data={"kind": kind, "automatic": automatic, "note": note or ""},
-        )
-    return touchpoint
 
 
 def _counting_touchpoints(segment: Segment) -> QuerySet:

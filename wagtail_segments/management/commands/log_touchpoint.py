@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from wagtail_segments.contacts.models import Contact, Touchpoint
-from wagtail_segments.segments.reminders import log_touchpoint
+from wagtail_segments.contacts.touchpoints import log_touchpoint
 
 
 class Command(BaseCommand):
