@@ -12,6 +12,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
 from wagtail_segments.segments.models import Segment
 
+from .filters import CountryFilter, TagFilter
 from .views import ContactInspectView
 
 
@@ -20,7 +21,7 @@ class ContactAdmin(ModelAdmin):
     menu_label = _("Contacts")
     menu_icon = "user"
     list_display = ("__str__", "company", "points", "country", "last_seen")
-    list_filter = ("do_not_email", "country", "tags")
+    list_filter = ("do_not_email", CountryFilter, TagFilter)
     search_fields = ("email", "first_name", "last_name", "phone", "company__name")
     inspect_view_enabled = True
     inspect_view_class = ContactInspectView
