@@ -1,6 +1,8 @@
 from django.core.paginator import Paginator
 from wagtail_modeladmin.views import InspectView
 
+from .timeline import event_details
+
 TIMELINE_PAGE_SIZE = 50
 
 
@@ -11,7 +13,8 @@ class ContactInspectView(InspectView):
         context = super().get_context_data(**kwargs)
         events = self.instance.events.select_related("page").order_by("-time", "-id")
         paginator = Paginator(events, TIMELINE_PAGE_SIZE)
-        context["timeline"] = paginator.get_page(self.request.GET.get("p"))
+        context["timeline"] = timeline = paginator.get_page(self.request.GET.get("p"))
+        context["entries"] = [(event, event_details(event)) for event in timeline]
         context["contact"] = self.instance
         context["tags"] = list(self.instance.tags.values_list("name", flat=True))
         return context

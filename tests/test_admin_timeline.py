@@ -1,0 +1,55 @@
+"""The contact's timeline in the admin: each event's details as a sentence or labelled
+values, escaped, never a Python dict repr."""
+
+import pytest
+
+from tests import factories
+from wagtail_segments.contacts.identity import merge_contacts
+from wagtail_segments.contacts.touchpoints import log_touchpoint
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT = "<script>alert('x')</script>"
+
+
+def inspect(admin_client, contact) -> str:
+    response = admin_client.get(f"/admin/wagtail_segments/contact/inspect/{contact.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_merge_custom_and_unknown_events_read_as_text_and_are_escaped(admin_client):
+    contact = factories.contact(email="ann@example.com")
+    anonymous = factories.contact()
+    for _ in range(12):
+        factories.event(anonymous)
+    merge_contacts(anonymous, into=contact)
+    factories.event(contact, "custom", data={"name": "Chose a plan", "data": {
+        "plan": SCRIPT, "seats": 3, "addons": ["sso", "audit"], "billing": {"period": "year"},
+    }})
+    factories.event(contact, "webinar_joined", data={"webinar_id": 7, "live": True})
+
+    html = inspect(admin_client, contact)
+
+    assert "{'" not in html and "{&#x27;" not in html
+    assert SCRIPT not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "Merged with another contact (12 events moved)." in html
+    assert "Custom event “Chose a plan”" in html
+    assert "<dt>plan</dt>" in html and "<dt>seats</dt>" in html
+    assert "sso, audit" in html
+    assert "{&quot;period&quot;: &quot;year&quot;}" in html  # nested values as JSON
+    assert "<dt>Webinar id</dt>" in html and "<dt>Live</dt>" in html
+
+
+def test_segment_and_touchpoint_events_say_what_happened(admin_client):
+    contact = factories.contact(email="bob@example.com")
+    factories.event(contact, "segment_entered", data={"segment": "vips", "segment_id": 1, "name": "VIPs",
+                                                      "source": "import"})
+    log_touchpoint(contact, "call", note="Renewal <soon>")
+
+    html = inspect(admin_client, contact)
+
+    assert "{'" not in html
+    assert "Segment “VIPs”" in html and "Import" in html
+    assert "Call (manual)" in html and "Renewal &lt;soon&gt;" in html

@@ -1,0 +1,154 @@
+"""What a timeline entry says about its event: a sentence and labelled values, never a repr.
+
+An event's ``data`` is JSON written by the package (merges, segments, touchpoints, forms) or
+by visitors (beacon custom events, form answers): every value here is plain text that the
+template escapes, and nested values are shown as compact JSON, cut to ``MAX_VALUE_LENGTH``.
+A kind this module does not know (a host's own) shows its data as labelled values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from wagtail_segments.contacts.models import Event, EventKind, Touchpoint
+from wagtail_segments.segments.models import Membership
+
+MAX_VALUE_LENGTH = 300
+MAX_ITEMS = 50
+
+
+@dataclass
+class EventDetails:
+    """What the "Details" cell of one timeline entry shows."""
+
+    summary: str = ""
+    items: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
+    value_class: str = "wsg-value"  # the class of each value (form answers: "wsg-answer")
+
+
+def as_text(value: Any, limit: int | None = MAX_VALUE_LENGTH) -> str:
+    """A JSON value as an editor reads it: text as it is, yes/no, a list of plain values
+    comma-separated, nested values as JSON; cut to ``limit`` characters (None: whole)."""
+    if value is None:
+        text = "—"
+    elif isinstance(value, bool):
+        text = _("yes") if value else _("no")
+    elif isinstance(value, list) and not any(isinstance(item, (dict, list)) for item in value):
+        text = ", ".join(as_text(item, None) for item in value)
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    return Truncator(text).chars(limit) if limit else text
+
+
+def labelled(data: Any, *, keys_as_labels: bool = True, whole: bool = False) -> list[tuple[str, str]]:
+    """``data`` as (label, value) pairs: a dict's keys (humanised unless ``keys_as_labels`` is
+    False, for names the visitor chose), anything else as one "Data" value. Values are cut and
+    only the first ``MAX_ITEMS`` shown, unless ``whole``."""
+    limit = None if whole else MAX_VALUE_LENGTH
+    if not isinstance(data, dict):
+        return [(_("Data"), as_text(data, limit))] if data not in (None, "", [], {}) else []
+    shown = list(data.items()) if whole else list(data.items())[:MAX_ITEMS]
+    pairs = [
+        (key.replace("_", " ").capitalize() if keys_as_labels else str(key), as_text(value, limit))
+        for key, value in shown
+    ]
+    if len(data) > len(shown):
+        pairs.append(("…", ngettext("%(count)s more value", "%(count)s more values", len(data) - MAX_ITEMS)
+                      % {"count": len(data) - MAX_ITEMS}))
+    return pairs
+
+
+def _label(choices, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def _merge(data: dict) -> EventDetails:
+    moved = data.get("events_moved")
+    if not isinstance(moved, int):
+        return EventDetails(_("Merged with another contact."))
+    return EventDetails(ngettext(
+        "Merged with another contact (%(count)s event moved).",
+        "Merged with another contact (%(count)s events moved).",
+        moved,
+    ) % {"count": moved})
+
+
+def _custom(data: dict) -> EventDetails:
+    return EventDetails(
+        _("Custom event “%(name)s”") % {"name": Truncator(str(data.get("name", ""))).chars(100)},
+        labelled(data.get("data"), keys_as_labels=False),
+    )
+
+
+def _segment(data: dict) -> EventDetails:
+    if data.get("initial"):
+        how = _("first build of the segment")
+    else:
+        how = _label(Membership.Source, data.get("source", Membership.Source.RULE))
+    return EventDetails(
+        _("Segment “%(name)s”") % {"name": data.get("name") or data.get("segment", "")},
+        [(_("Through"), how)],
+    )
+
+
+def _touchpoint(data: dict) -> EventDetails:
+    summary = (_("%(kind)s (automatic)") if data.get("automatic") else _("%(kind)s (manual)")) % {
+        "kind": _label(Touchpoint.Kind, data.get("kind", "")),
+    }
+    note = data.get("note")
+    return EventDetails(summary, [(_("Note"), as_text(note))] if note else [])
+
+
+def _form_submission(data: dict) -> EventDetails:
+    details = EventDetails(value_class="wsg-answer")
+    if data.get("form_title"):
+        details.summary = _("Form “%(title)s”") % {"title": data["form_title"]}
+    answers = data.get("answers")
+    # Answers are shown whole, as they were before the timeline learnt about other kinds.
+    details.items = labelled(answers, keys_as_labels=False, whole=True) if isinstance(answers, dict) else []
+    errors = data.get("errors")
+    if errors:
+        details.items.append((_("Not saved"), as_text(errors)))
+    return details
+
+
+def _time_on_page(data: dict) -> EventDetails:
+    seconds = data.get("seconds")
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return EventDetails(_("%(seconds)s seconds on the page") % {"seconds": seconds})
+    return EventDetails(items=labelled(data))
+
+
+DESCRIBERS = {
+    EventKind.MERGE: _merge,
+    EventKind.CUSTOM: _custom,
+    EventKind.SEGMENT_ENTERED: _segment,
+    EventKind.SEGMENT_LEFT: _segment,
+    EventKind.TOUCHPOINT: _touchpoint,
+    EventKind.FORM_SUBMISSION: _form_submission,
+    EventKind.TIME_ON_PAGE: _time_on_page,
+}
+
+
+def event_details(event: Event) -> EventDetails:
+    """The summary and labelled values of ``event``'s data for the timeline."""
+    data = event.data
+    if not data:
+        return EventDetails()
+    describe = DESCRIBERS.get(event.kind)
+    if describe is None and isinstance(data, dict) and set(data) == {"name", "data"}:
+        describe = _custom  # the beacon's custom kinds (BEACON_CUSTOM_KINDS) have this shape
+    if describe is None or not isinstance(data, dict):
+        return EventDetails(items=labelled(data))
+    return describe(data)
