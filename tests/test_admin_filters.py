@@ -37,7 +37,7 @@ def test_a_listing_page_load_scans_no_contacts_for_choices_and_bounds_the_tags(a
     statements = [query["sql"].upper() for query in queries.captured_queries]
     assert not [sql for sql in statements if "DISTINCT" in sql and "WAGTAIL_SEGMENTS_CONTACT\"" in sql]
     tag_queries = [sql for sql in statements if "WAGTAIL_SEGMENTS_CONTACTTAG\"" in sql]
-    assert tag_queries and all("LIMIT" in sql for sql in tag_queries)
+    assert len(tag_queries) == 1 and "LIMIT" in tag_queries[0]
     html = response.content.decode()
     assert 'name="country"' in html and 'name="tag"' in html
     assert html.count("?tag=") == TAG_LINKS  # the first tags in use, by name: "newsletter", "tag000", …

@@ -50,19 +50,15 @@ class TextListFilter(admin.ListFilter):
         """(value, label) of the links offered besides "All"; none by default."""
         return []
 
-    def typed_value(self) -> str:
-        """What the text input shows: the value, unless a link chose it."""
-        current = self.value()
-        return "" if any(current == value for value, _label in self.links()) else current
-
     def choices(self, changelist):
         current = self.value()
+        links = self.links()
         yield {
             "selected": not current,
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
             "display": _("All"),
         }
-        for value, label in self.links():
+        for value, label in links:
             yield {
                 "selected": current.casefold() == value.casefold(),
                 "query_string": changelist.get_query_string({self.parameter_name: value}),
@@ -71,7 +67,8 @@ class TextListFilter(admin.ListFilter):
         yield {
             "form": True,
             "name": self.parameter_name,
-            "value": self.typed_value(),
+            # The text input shows the value unless a link chose it.
+            "value": "" if any(current == value for value, _label in links) else current,
             "placeholder": self.placeholder,
             "hidden": [(key, value) for key, value in sorted(changelist.params.items())
                        if key != self.parameter_name],
