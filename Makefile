@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-postgres chromium benchmark clean
+LOWEST := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed-stamp
+
+.PHONY: demo test test-lowest test-postgres chromium benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +33,17 @@ demo: $(STAMP)
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The suite with every dependency at the lower bound pyproject.toml declares (.ci/lowest.txt
+# pins them), in a venv of its own: the oldest Django and Wagtail the package claims to support.
+$(LOWEST_STAMP): pyproject.toml .ci/lowest.txt
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LOWEST)/bin/python -m pip install --quiet -c .ci/lowest.txt -e ".[test,postgres,redis]"
+	touch $(LOWEST_STAMP)
+
+test-lowest: $(LOWEST_STAMP) chromium
+	$(LOWEST)/bin/python -m pytest $(PYTEST_ARGS)
+
 # The suite on a PostgreSQL database of its own (the server at 127.0.0.1:5432, user postgres).
 test-postgres: $(STAMP) chromium
 	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS wagtail_segments_dev;" -c "CREATE DATABASE wagtail_segments_dev;"
@@ -39,4 +53,4 @@ benchmark: $(STAMP)
 	$(BIN)/python -m tests.benchmarks --quick
 
 clean:
-	rm -rf $(VENV) example_site/db.sqlite3*
+	rm -rf $(VENV) $(LOWEST) example_site/db.sqlite3*

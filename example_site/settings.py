@@ -114,8 +114,11 @@ Q_CLUSTER = {
     "name": "example_site",
     "orm": "default",  # the site's own database is the broker: nothing else to run
     "workers": 2,
+    "queue_limit": 2,  # tasks a cluster fetches ahead of its workers
     "timeout": 300,
-    "retry": 360,  # above timeout, so a running task is never started twice
+    # Above the longest a fetched task can wait and run, (ceil((2 + 1) / 2) + 1) x (300 + 5)
+    # = 915 s, so no task is handed out again while it waits or runs (docs/installation.md).
+    "retry": 960,
     "max_attempts": 3,
     "catch_up": False,
     "poll": 1,

@@ -16,6 +16,8 @@ class WagtailSegmentsConfig(AppConfig):
 
         from . import checks  # noqa: F401  (registers the system checks)
         from .schedules import ensure_schedules
+        from .signals import event_recorded
+        from .tracking.debug_log import log_recorded_event
         from .tracking.forms import on_form_submission_saved
         from .tracking.login import on_user_logged_in
 
@@ -26,6 +28,7 @@ class WagtailSegmentsConfig(AppConfig):
                     dispatch_uid=f"wagtail_segments.form_submission.{model._meta.label_lower}",
                 )
         user_logged_in.connect(on_user_logged_in, dispatch_uid="wagtail_segments.login")
+        event_recorded.connect(log_recorded_event, dispatch_uid="wagtail_segments.debug_log")
         self.connect_segments()
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="wagtail_segments.schedules")
 
