@@ -5,6 +5,7 @@ import pytest
 from tests import factories
 from tests.conftest import BROWSER_UA
 from wagtail_segments import track
+from wagtail_segments.contacts.request_state import request_state
 from wagtail_segments.models import Contact, Event
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_track_a_request_creates_the_visitor_and_keeps_request_details(rf):
     assert event.path == "/shop/checkout/?utm_source=ads" and event.utm_source == "ads"
     assert event.data == {"basket": 3}
     assert Contact.objects.count() == 1
-    assert request._wsg_cookie_pending
+    assert request_state(request).cookie_pending
 
 
 def test_track_a_request_respects_privacy_filters(rf):

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.privacy import refuses_tracking
+from wagtail_segments.contacts.request_state import request_state
 
 
 def is_bot(user_agent: str) -> bool:
@@ -34,9 +35,9 @@ def is_staff_request(request: HttpRequest) -> bool:
 
 def should_track(request: HttpRequest, path: str | None = None) -> bool:
     """Whether events may be recorded for this request's visitor."""
-    cached = getattr(request, "_wsg_should_track", None)
-    if cached is not None and path is None:
-        return cached
+    state = request_state(request)
+    if state.tracked is not None and path is None:
+        return state.tracked
     result = not (
         getattr(request, "is_preview", False)
         or excluded_path(path if path is not None else request.path)
@@ -45,5 +46,5 @@ def should_track(request: HttpRequest, path: str | None = None) -> bool:
         or (not conf.TRACK_STAFF and is_staff_request(request))
     )
     if path is None:
-        request._wsg_should_track = result
+        state.tracked = result
     return result

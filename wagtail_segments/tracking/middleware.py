@@ -9,6 +9,7 @@ from django.utils.cache import patch_vary_headers
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import apply_contact_cookie
+from wagtail_segments.contacts.request_state import request_state
 
 from .beacon import beacon_view
 from .context import current_request
@@ -27,7 +28,7 @@ class TrackingMiddleware:
                 response = self.get_response(request)
             finally:
                 current_request.reset(token)
-            if getattr(request, "_wsg_personalised", False):
+            if request_state(request).personalised:
                 # The page differs by visitor: shared caches must key it on the cookie.
                 patch_vary_headers(response, ["Cookie"])
         return apply_contact_cookie(request, response)
