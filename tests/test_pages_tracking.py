@@ -1,5 +1,6 @@
 """Page views of Wagtail pages: what is recorded, what is not, and what it costs."""
 
+import collections
 import re
 
 import pytest
@@ -102,14 +103,44 @@ def test_consent_callable_refusing_means_nothing_is_recorded(browser_client):
     assert Event.objects.count() == 1
 
 
+def sign_in(client, username):
+    response = client.post("/login/", {"username": username, "password": "pw"})
+    assert response.status_code == 302
+    return response
+
+
 def test_staff_are_not_tracked_unless_the_site_asks(browser_client):
     page = factories.content_page()
-    staff = User.objects.create_user("editor", password="pw", is_staff=True)
-    browser_client.force_login(staff)
+    User.objects.create_user("editor", password="pw", is_staff=True)
+    sign_in(browser_client, "editor")
     browser_client.get(page.url)
     assert not Event.objects.exists()
     with segments(TRACK_STAFF=True):
         browser_client.get(page.url)
+    assert Event.objects.count() == 1
+
+
+def test_staff_signed_in_elsewhere_are_recognised_once_a_request_loads_their_user(browser_client):
+    """Whether a visitor is staff comes from a flag cookie that any request which loads the
+    user keeps true (a login, a logout, an admin page): a session made without a response
+    of the site (here force_login) is tracked until then, and again after logging out."""
+    page = factories.content_page()
+    editor = User.objects.create_user("editor", password="pw", is_staff=True, is_superuser=True)
+    browser_client.force_login(editor)
+    browser_client.get(page.url)
+    assert Event.objects.count() == 1
+    assert browser_client.get("/admin/").status_code == 200
+    browser_client.get(page.url)
+    assert Event.objects.count() == 1
+    browser_client.post("/admin/logout/")
+    browser_client.get(page.url)
+    assert Event.objects.count() == 2
+
+
+def test_a_forged_staff_flag_does_not_opt_a_visitor_out(browser_client):
+    page = factories.content_page()
+    browser_client.cookies[f"{conf.COOKIE_NAME}_staff"] = "staff"
+    browser_client.get(page.url)
     assert Event.objects.count() == 1
 
 
@@ -192,9 +223,60 @@ def test_a_tracked_view_costs_one_statement_and_two_on_the_first_view(browser_cl
     assert len(returning.captured_queries) == len(untracked.captured_queries) + 1
 
 
+def statements_added(untracked, tracked) -> list[str]:
+    """The statements of ``tracked`` that ``untracked`` did not run (whatever their order),
+    named by the table they write."""
+    def shape(query):
+        return re.sub(r"\d+", "N", query["sql"])
+
+    remaining = collections.Counter(shape(q) for q in untracked)
+    added = []
+    for query in tracked:
+        if remaining[shape(query)]:
+            remaining[shape(query)] -= 1
+        else:
+            added.append(table_written(query))
+    return added
+
+
 def table_written(query) -> str:
     match = re.match(r'\s*INSERT INTO "(\w+)"', query["sql"])
     return match.group(1) if match else query["sql"][:60]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("visitor", ["member", "anonymous-with-session"])
+def test_a_visitor_with_a_session_costs_one_statement_more_than_untracked(browser_client, monkeypatch, visitor):
+    """Visitors with a session cookie (a signed-in member, an anonymous visitor the site keeps
+    a session for): the staff check must not load the session or the user. On a page whose
+    template shows the user they are loaded anyway (and reused); on one that does not, the
+    tracked view still costs only its INSERT more than the untracked one."""
+    from django.conf import settings
+    from django.http import HttpResponse
+
+    from example_site.pages.models import ContentPage
+
+    page = factories.content_page()
+    if visitor == "member":
+        browser_client.force_login(User.objects.create_user("member", password="pw"))
+    else:
+        session = browser_client.session
+        session["basket"] = 3
+        session.save()
+        browser_client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    browser_client.get(page.url)  # first view: contact and cookie
+
+    def added_by_tracking():
+        with segments(INJECT_BEACON=False, PROCESS_EVENTS_DELAY_SECONDS=3600):
+            with CaptureQueriesContext(connection) as untracked:
+                browser_client.get(page.url, HTTP_DNT="1")
+            with CaptureQueriesContext(connection) as tracked:
+                browser_client.get(page.url)
+        return statements_added(untracked.captured_queries, tracked.captured_queries)
+
+    assert added_by_tracking() == ["wagtail_segments_event"]  # the template reads request.user
+    monkeypatch.setattr(ContentPage, "serve", lambda self, request, *args, **kwargs: HttpResponse("<p>Plain</p>"))
+    assert added_by_tracking() == ["wagtail_segments_event"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,6 +10,8 @@ from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.privacy import refuses_tracking
 from wagtail_segments.contacts.request_state import request_state
 
+from .staff import is_staff_request
+
 
 def is_bot(user_agent: str) -> bool:
     """True for an empty user agent or one containing a configured bot marker."""
@@ -26,11 +28,6 @@ def excluded_path(path: str) -> bool:
         if url and url.startswith("/"):
             prefixes.append(url)
     return any(path.startswith(prefix) for prefix in prefixes)
-
-
-def is_staff_request(request: HttpRequest) -> bool:
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated and user.is_staff)
 
 
 def should_track(request: HttpRequest, path: str | None = None) -> bool:
