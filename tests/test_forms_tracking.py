@@ -219,3 +219,89 @@ def test_a_mapping_to_an_unknown_target_copies_nothing(browser_client, settings)
     form = factories.form_page()
     submit(browser_client, form, email="m@example.com", message="hello")
     assert "message" not in Contact.objects.get().properties
+
+
+def another_submission_takes(monkeypatch, email: str) -> list:
+    """Simulate the race deterministically: a concurrent first submission with ``email``
+    commits its contact between this submission's lookup by email and its insert."""
+    from wagtail_segments.contacts.models import ContactQuerySet
+
+    original = ContactQuerySet.with_email
+    rivals = []
+
+    def with_email(self, value):
+        if not rivals:
+            rivals.append(Contact.objects.create(email=email, first_name="Rival"))
+            return self.none()  # what the lookup saw, just before the other commit
+        return original(self, value)
+
+    monkeypatch.setattr(ContactQuerySet, "with_email", with_email)
+    return rivals
+
+
+def test_a_first_submission_racing_another_with_the_same_email_joins_its_contact(browser_client, monkeypatch):
+    page = factories.form_page()
+    rivals = another_submission_takes(monkeypatch, "ann@example.com")
+    submit(browser_client, page, email="Ann@Example.com", first_name="Ann", company="Acme")
+    rival = rivals[0]
+    assert list(Contact.objects.values_list("pk", flat=True)) == [rival.pk]
+    assert Event.objects.get(kind="form_submission").contact_id == rival.pk
+    rival.refresh_from_db()
+    assert rival.first_name == "Rival"  # only claimed: blanks filled, nothing overwritten
+    assert rival.company.name == "Acme"
+
+
+def test_an_anonymous_visitor_racing_another_first_submission_is_merged_into_it(browser_client, monkeypatch):
+    page = factories.form_page()
+    browser_client.get(factories.content_page().url)
+    visitor = Contact.objects.get()
+    rivals = another_submission_takes(monkeypatch, "ann@example.com")
+    submit(browser_client, page, email="ann@example.com")
+    rival = rivals[0]
+    visitor.refresh_from_db()
+    assert visitor.merged_into_id == rival.pk and visitor.email_key is None
+    assert set(Event.objects.filter(kind__in=["page_view", "form_submission"]).values_list("contact_id", flat=True)) == {rival.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_submissions_with_the_same_email_at_once_end_on_one_contact(monkeypatch):
+    """Two visitors, two connections, both past the lookup by email before either inserts.
+    On PostgreSQL the second insert waits for the first to commit and then meets the unique
+    email key; on SQLite the test's in-memory database cannot be shared by threads, and the
+    race is the deterministic one above."""
+    import threading
+
+    from django.db import connection
+
+    from wagtail_segments.tracking import forms
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs two real connections (PostgreSQL); SQLite runs the simulated race above")
+    page = factories.form_page()
+    both_looked_up = threading.Barrier(2, timeout=10)
+    original = forms.new_contact_for
+
+    def after_both_lookups(*args, **kwargs):
+        both_looked_up.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(forms, "new_contact_for", after_both_lookups)
+    errors = []
+
+    def visitor_submits(first_name):
+        try:
+            submit(Client(HTTP_USER_AGENT=BROWSER_UA), page, email="ann@example.com", first_name=first_name)
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=visitor_submits, args=(name,)) for name in ("Ann", "Anna")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    contact = Contact.objects.get()
+    assert contact.email == "ann@example.com"
+    assert Event.objects.filter(kind="form_submission", contact=contact).count() == 2

@@ -72,3 +72,31 @@ def test_a_user_sharing_an_email_with_a_linked_contact_gets_their_own(browser_cl
     assert mine.pk != owner.pk
     owner.refresh_from_db()
     assert owner.user == first
+
+
+def test_a_login_racing_another_login_of_the_same_user_joins_its_contact(browser_client, monkeypatch):
+    """Two logins of one user at once (two tabs, two devices): the other login commits the
+    user's contact between this one's lookup and its save. This login joins that contact
+    instead of losing its event to the unique user link."""
+    from wagtail_segments.tracking import login as login_tracking
+
+    user = User.objects.create_user("ann", "ann@example.com", "pw")
+    browser_client.get(factories.content_page().url)
+    visitor = Contact.objects.get()
+    original = login_tracking.contact_for_user
+    rivals = []
+
+    def contact_for_user(who):
+        if not rivals:
+            rivals.append(Contact.objects.create(user=who, email=who.email))
+            return None  # what the lookup saw, just before the other login committed
+        return original(who)
+
+    monkeypatch.setattr(login_tracking, "contact_for_user", contact_for_user)
+    login(browser_client, user)
+    rival = rivals[0]
+    visitor.refresh_from_db()
+    assert visitor.merged_into_id == rival.pk
+    assert rival.events.filter(kind="login").count() == 1
+    assert rival.events.filter(kind="page_view").count() == 1
+    assert browser_client.cookies[conf.COOKIE_NAME].value.startswith(f"{rival.pk}:")

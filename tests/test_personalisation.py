@@ -18,6 +18,7 @@ from wagtail_segments.contacts.identity import (
     merge_contacts,
     set_visitor_contact,
 )
+from wagtail_segments.contacts.request_state import request_state
 from wagtail_segments.segments.content_blocks import PersonalisedContentBlock, segment_choices
 from wagtail_segments.segments.models import Membership, Segment
 from wagtail_segments.segments.personalisation import visitor_in_segment, visitor_segment_slugs
@@ -179,7 +180,7 @@ def test_a_visitor_without_a_cookie_costs_no_query(customers, django_assert_num_
     with django_assert_num_queries(0):
         assert render(IF_CUSTOMER + IF_CUSTOMER, request) == "otherother"
         assert "everyone else" in render_block(block, value, request)
-    assert request._wsg_personalised is True  # the anonymous version must not be shared either
+    assert request_state(request).personalised is True  # the anonymous version must not be shared either
 
 
 def test_a_visitor_with_a_cookie_costs_one_query_for_any_number_of_tags(customers, leads):
@@ -311,7 +312,7 @@ def test_block_without_a_request_or_variants_shows_the_fallback_and_costs_nothin
     with django_assert_num_queries(0):
         assert "everyone else" in render_block(block, value, None)
         assert "everyone else" in render_block(empty_block, empty_value, request)
-    assert not getattr(request, "_wsg_personalised", False)  # nothing on it depends on segments
+    assert not request_state(request).personalised  # nothing on it depends on segments
 
 
 def test_block_choices_are_segments_by_slug(customers, leads):
@@ -408,7 +409,7 @@ def test_a_page_costs_one_membership_query_and_sets_the_request_flag(
             response = browser_client.get(url)
         assert response.status_code == 200 and text in response.content
         assert len(membership_reads(queries)) == 1
-        assert response.wsgi_request._wsg_personalised is True
+        assert request_state(response.wsgi_request).personalised is True
 
 
 def test_a_page_without_segment_content_reads_no_memberships_and_is_not_flagged(
@@ -420,7 +421,7 @@ def test_a_page_without_segment_content_reads_no_memberships_and_is_not_flagged(
     with CaptureQueriesContext(connection) as queries:
         response = with_cookie(browser_client, customer).get(page.url)
     assert not membership_reads(queries)
-    assert not getattr(response.wsgi_request, "_wsg_personalised", False)
+    assert not request_state(response.wsgi_request).personalised
 
 
 def middleware_response(personalise: bool):

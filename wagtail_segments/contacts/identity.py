@@ -17,6 +17,7 @@ from wagtail_segments.conf import settings as conf
 from wagtail_segments.signals import contacts_merged
 
 from .models import Contact, Event, EventKind, Touchpoint
+from .request_state import request_state
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ def _max_age_seconds() -> int:
 
 def contact_id_from_cookie(request: HttpRequest) -> int | None:
     """The contact id the request's cookie names, or None if absent, forged or expired."""
-    cached = getattr(request, "_wsg_cookie_contact", False)
-    if cached is not False:
-        return cached
+    state = request_state(request)
+    if state.cookie_read:
+        return state.cookie_contact_id
     contact_id = None
     raw = request.COOKIES.get(conf.COOKIE_NAME)
     if raw and len(raw) < 200:
@@ -48,36 +49,33 @@ def contact_id_from_cookie(request: HttpRequest) -> int | None:
             value = None
         if value is not None and value.isdigit() and len(value) < 19:
             contact_id = int(value)
-            _note_cookie_age(request, raw)
-    request._wsg_cookie_contact = contact_id
+            state.cookie_reissue = _needs_reissue(raw)
+    state.cookie_read, state.cookie_contact_id = True, contact_id
     return contact_id
 
 
-def _note_cookie_age(request: HttpRequest, raw: str) -> None:
+def _needs_reissue(raw: str) -> bool:
     try:
         issued = signing.b62_decode(raw.rsplit(":", 2)[-2])
     except (ValueError, IndexError):
-        return
-    age = timezone.now().timestamp() - issued
-    if age > _max_age_seconds() * REISSUE_AFTER_FRACTION:
-        request._wsg_cookie_reissue = True
+        return False
+    return timezone.now().timestamp() - issued > _max_age_seconds() * REISSUE_AFTER_FRACTION
 
 
 def set_visitor_contact(request: HttpRequest, contact_id: int | None) -> None:
     """Point the visitor's cookie at ``contact_id`` on this request's response (None clears it)."""
-    request._wsg_cookie_contact = contact_id
-    request._wsg_cookie_pending = True
+    state = request_state(request)
+    state.cookie_read, state.cookie_contact_id, state.cookie_pending = True, contact_id, True
 
 
 def apply_contact_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Write a pending or stale contact cookie on the response; called by the middleware."""
-    pending = getattr(request, "_wsg_cookie_pending", False)
-    reissue = getattr(request, "_wsg_cookie_reissue", False)
-    if not (pending or reissue):
+    state = request_state(request)
+    if not (state.cookie_pending or state.cookie_reissue):
         return response
-    contact_id = getattr(request, "_wsg_cookie_contact", None)
+    contact_id = state.cookie_contact_id
     if contact_id is None:
-        if pending:
+        if state.cookie_pending:
             response.delete_cookie(conf.COOKIE_NAME, domain=conf.COOKIE_DOMAIN, samesite="Lax")
         return response
     secure = conf.COOKIE_SECURE
@@ -92,8 +90,7 @@ def apply_contact_cookie(request: HttpRequest, response: HttpResponse) -> HttpRe
         httponly=True,
         samesite="Lax",
     )
-    request._wsg_cookie_pending = False
-    request._wsg_cookie_reissue = False
+    state.cookie_pending = state.cookie_reissue = False
     return response
 
 

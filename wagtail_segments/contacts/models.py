@@ -109,6 +109,11 @@ class Contact(models.Model):
 
     objects = ContactQuerySet.as_manager()
 
+    # Wagtail's reference index ("usage" of pages, images, snippets) has nothing to learn from
+    # contacts, and indexing them would cost several statements on every contact save,
+    # a visitor's first page view included.
+    wagtail_reference_index_ignore = True
+
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
@@ -192,6 +197,9 @@ class Event(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True)
     ip = models.GenericIPAddressField(_("IP address (anonymised)"), null=True, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    # Per-contact rows: nothing for Wagtail's reference index, which would slow every write.
+    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("event")
@@ -277,6 +285,9 @@ class Touchpoint(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("logged by"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="+",
     )
+
+    # Per-contact rows: nothing for Wagtail's reference index, which would slow every write.
+    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("touchpoint")

@@ -99,6 +99,9 @@ class Membership(models.Model):
     # Removed by hand: the row stays so that the rules cannot bring the contact back.
     excluded = models.BooleanField(_("excluded by hand"), default=False)
 
+    # Per-contact rows: nothing for Wagtail's reference index, which would slow every write.
+    wagtail_reference_index_ignore = True
+
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
@@ -117,6 +120,9 @@ class SegmentDailyCount(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="daily_counts")
     date = models.DateField(_("date"))
     count = models.PositiveIntegerField(_("members"))
+
+    # Counts, not references: nothing for Wagtail's reference index.
+    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("daily segment size")

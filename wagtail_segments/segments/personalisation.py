@@ -14,7 +14,7 @@ Privacy and safety:
 - A visitor who refuses tracking (Do Not Track, Global Privacy Control, or the site's consent
   check) is treated as having no segments, with no query: what was recorded about them is
   not used to choose what they see.
-- Every request that asks is marked (``request._wsg_personalised``) so that the response says
+- Every request that asks is marked (``request_state(request).personalised``) so that the response says
   ``Vary: Cookie``: a shared cache must not hand one visitor's personalised page to another,
   nor the "everyone else" version to a member.
 """
@@ -26,21 +26,19 @@ from django.http import HttpRequest
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import contact_id_from_cookie
 from wagtail_segments.contacts.privacy import refuses_tracking
+from wagtail_segments.contacts.request_state import request_state
 
 from .models import Membership
-
-CACHE_ATTRIBUTE = "_wsg_segment_slugs"
-PERSONALISED_FLAG = "_wsg_personalised"
 
 
 def visitor_segment_slugs(request: HttpRequest | None) -> frozenset[str]:
     """Slugs of the active segments the request's visitor is a member of (not excluded)."""
     if request is None:
         return frozenset()
-    setattr(request, PERSONALISED_FLAG, True)
-    cached = getattr(request, CACHE_ATTRIBUTE, None)
-    if cached is not None:
-        return cached
+    state = request_state(request)
+    state.personalised = True
+    if state.segment_slugs is not None:
+        return state.segment_slugs
     slugs: frozenset[str] = frozenset()
     # No cookie on the request: no stored memberships to read, and no query. (A contact the
     # tracking created during this very request has no memberships yet: a task writes them.)
@@ -57,7 +55,7 @@ def visitor_segment_slugs(request: HttpRequest | None) -> frozenset[str]:
                 .order_by()
                 .values_list("segment__slug", flat=True)
             )
-    setattr(request, CACHE_ATTRIBUTE, slugs)
+    state.segment_slugs = slugs
     return slugs
 
 

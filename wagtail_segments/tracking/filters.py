@@ -8,6 +8,9 @@ from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.privacy import refuses_tracking
+from wagtail_segments.contacts.request_state import request_state
+
+from .staff import is_staff_request
 
 
 def is_bot(user_agent: str) -> bool:
@@ -27,16 +30,11 @@ def excluded_path(path: str) -> bool:
     return any(path.startswith(prefix) for prefix in prefixes)
 
 
-def is_staff_request(request: HttpRequest) -> bool:
-    user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated and user.is_staff)
-
-
 def should_track(request: HttpRequest, path: str | None = None) -> bool:
     """Whether events may be recorded for this request's visitor."""
-    cached = getattr(request, "_wsg_should_track", None)
-    if cached is not None and path is None:
-        return cached
+    state = request_state(request)
+    if state.tracked is not None and path is None:
+        return state.tracked
     result = not (
         getattr(request, "is_preview", False)
         or excluded_path(path if path is not None else request.path)
@@ -45,5 +43,5 @@ def should_track(request: HttpRequest, path: str | None = None) -> bool:
         or (not conf.TRACK_STAFF and is_staff_request(request))
     )
     if path is None:
-        request._wsg_should_track = result
+        state.tracked = result
     return result

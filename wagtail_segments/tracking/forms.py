@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
@@ -111,17 +111,36 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
     return errors
 
 
+def _take_new_email(email: str, visitor: Contact | None, request, tracking: bool) -> Contact:
+    """The contact that takes an email no contact had when looked up: the visitor's own if it
+    has none, else a new one. In a savepoint, so that when another submission took the email
+    in the meantime (IntegrityError on the unique email key) this one's transaction goes on."""
+    if visitor is not None and not visitor.email_key:
+        blank = visitor.email
+        try:
+            with transaction.atomic():
+                visitor.email = email
+                visitor.save()
+        except IntegrityError:
+            visitor.email, visitor.email_key = blank, None  # as the rolled-back row still is
+            raise
+        return visitor
+    with transaction.atomic():
+        return new_contact_for(request if tracking and visitor is None else None, email=email)
+
+
 def _submitter(email: str, cookie_id: int | None, visitor: Contact | None, request, tracking: bool):
     """The contact a submission belongs to, and whether its answers may overwrite fields."""
     if email:
         known = Contact.objects.with_email(email).first()
         if known is None:
-            if visitor is not None and not visitor.email_key:
-                visitor.email = email
-                visitor.save()
-                return visitor, True
-            contact = new_contact_for(request if tracking and visitor is None else None, email=email)
-            return contact, True
+            try:
+                return _take_new_email(email, visitor, request, tracking), True
+            except IntegrityError:
+                # Two first submissions with the same email at once: this one joins the other.
+                known = Contact.objects.with_email(email).first()
+                if known is None:
+                    raise
         if visitor is not None and visitor.pk != known.pk and visitor.is_anonymous:
             # The anonymous history joins the known contact, but the cookie keeps naming the
             # merged-away row: anyone can type anyone's email.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from wagtail_segments.contacts.identity import (
     contact_id_from_cookie,
@@ -42,23 +42,36 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
 
 def link_login(request, user) -> None:
     with transaction.atomic():
-        visitor = resolve_contact(contact_id_from_cookie(request))
-        contact = contact_for_user(user)
-        email = getattr(user, "email", "") or ""
-        if contact is None:
-            if visitor is not None and (
-                visitor.is_anonymous or visitor.email_key == normalise_email(email)
-            ) and not visitor.user_id:
-                contact = visitor
-            else:
-                contact = Contact.objects.create()
-        elif visitor is not None and visitor.pk != contact.pk and visitor.is_anonymous:
-            contact = merge_contacts(visitor, contact)
-        contact.user = contact.user or user
-        if not contact.email_key and email and not Contact.objects.with_email(email).exists():
-            contact.email = email
-        contact.first_name = contact.first_name or getattr(user, "first_name", "")[:150]
-        contact.last_name = contact.last_name or getattr(user, "last_name", "")[:150]
-        contact.save()
+        cookie_id = contact_id_from_cookie(request)
+        try:
+            contact = _link_contact(user, resolve_contact(cookie_id))
+        except IntegrityError:
+            # Another login of this user, or a form with their email, committed a contact
+            # between the lookups and the save (unique user, unique email key): link again,
+            # now that the lookups see it.
+            contact = _link_contact(user, resolve_contact(cookie_id))
         set_visitor_contact(request, contact.pk)
         record_event(contact.pk, EventKind.LOGIN, details=request_details(request))
+
+
+def _link_contact(user, visitor: Contact | None) -> Contact:
+    """The user's contact, linked to the user, with the visitor's anonymous history merged in."""
+    contact = contact_for_user(user)
+    email = getattr(user, "email", "") or ""
+    if contact is None:
+        if visitor is not None and (
+            visitor.is_anonymous or visitor.email_key == normalise_email(email)
+        ) and not visitor.user_id:
+            contact = visitor
+        else:
+            contact = Contact()  # inserted by the save below, in its savepoint
+    elif visitor is not None and visitor.pk != contact.pk and visitor.is_anonymous:
+        contact = merge_contacts(visitor, contact)
+    contact.user = contact.user or user
+    if not contact.email_key and email and not Contact.objects.with_email(email).exists():
+        contact.email = email
+    contact.first_name = contact.first_name or getattr(user, "first_name", "")[:150]
+    contact.last_name = contact.last_name or getattr(user, "last_name", "")[:150]
+    with transaction.atomic():  # a lost race leaves the login's transaction usable
+        contact.save()
+    return contact

@@ -19,6 +19,7 @@ from wagtail_segments.signals import event_recorded
 from .details import request_details
 from .insert import UNFLUSHED, can_insert_unflushed, insert_unflushed
 from .filters import should_track
+from .references import insert_checking_references, replace_missing_references
 
 logger = logging.getLogger(__name__)
 _last_kick = float("-inf")
@@ -91,33 +92,25 @@ def visitor_contact_id(request: HttpRequest, country: str = "") -> int:
     return contact_id
 
 
-def _save_event(event: Event) -> bool:
-    """Insert the row; False when a row it points to is gone (an erased contact's cookie,
-    a page deleted after a cached copy was served)."""
-    try:
-        if connection.in_atomic_block:
-            # Inside a site's own transaction (ATOMIC_REQUESTS) PostgreSQL and SQLite check a
-            # missing row at commit (docs/tracking.md); others fail here, in a savepoint.
-            if connection.features.can_defer_constraint_checks:
-                event.save(force_insert=True)
-            else:
-                with transaction.atomic():
-                    event.save(force_insert=True)
-        elif conf.TRACKING_ASYNC_COMMIT and can_insert_unflushed():
-            # The visitor does not wait for the write-ahead log to reach the disk: most of an
-            # insert's time on a busy server (docs/scaling.md). A crash may lose the last
-            # fraction of a second of events; it never corrupts or half-writes one.
-            insert_unflushed(event)
-        elif conf.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql":
-            with transaction.atomic():  # server-side binding: one statement per execute
-                with connection.cursor() as cursor:
-                    cursor.execute(UNFLUSHED)
-                event.save(force_insert=True)
-        else:
+def _insert(event: Event) -> None:
+    """Insert the row; IntegrityError at once when a row it points to is gone (an erased
+    contact's cookie, a page deleted after a cached copy was served), also inside a site's
+    own transaction (``ATOMIC_REQUESTS``), where the database would otherwise wait for the
+    commit to say so and fail the visitor's page."""
+    if connection.in_atomic_block:
+        insert_checking_references(event)
+    elif conf.TRACKING_ASYNC_COMMIT and can_insert_unflushed():
+        # The visitor does not wait for the write-ahead log to reach the disk: most of an
+        # insert's time on a busy server (docs/scaling.md). A crash may lose the last
+        # fraction of a second of events; it never corrupts or half-writes one.
+        insert_unflushed(event)
+    elif conf.TRACKING_ASYNC_COMMIT and connection.vendor == "postgresql":
+        with transaction.atomic():  # server-side binding: one statement per execute
+            with connection.cursor() as cursor:
+                cursor.execute(UNFLUSHED)
             event.save(force_insert=True)
-    except IntegrityError:
-        return False
-    return True
+    else:
+        event.save(force_insert=True)
 
 
 def record_event(
@@ -129,17 +122,17 @@ def record_event(
     **columns: Any,
 ) -> Event:
     """Write one event for ``contact_id``. With a request, a missing contact is replaced by a
-    new one and a missing page dropped rather than failing the visitor's request; without one,
-    the IntegrityError is the caller's to see."""
+    new one (with a new cookie) and a missing page or site dropped rather than failing the
+    visitor's request; without one, the IntegrityError is the caller's to see."""
     event = Event(contact_id=contact_id, kind=kind, **(details or {}), **columns)
     if request is None:
         event.save(force_insert=True)
-    elif not _save_event(event):
-        if Contact.objects.filter(pk=event.contact_id).exists():
-            event.page_id = None
-        else:
-            event.contact_id = new_contact_for(request, country=event.country).pk
-        event.save(force_insert=True)
+    else:
+        try:
+            _insert(event)
+        except IntegrityError:
+            replace_missing_references(event, lambda: new_contact_for(request, country=event.country).pk)
+            _insert(event)
     event_recorded.send(sender=Event, event=event)
     schedule_event_processing(event.pk)
     return event
