@@ -77,3 +77,11 @@ def test_the_pricing_page_has_variants_for_customers_and_leads(demo, client):
     assert [list(v["segments"]) for v in block.value["variants"]] == [["customers"], ["leads"]]
     response = client.get(pricing.url)
     assert b"Try it free for 14 days" in response.content
+
+
+@pytest.mark.django_db
+def test_the_example_sites_logout_returns_to_the_home_page(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("ann", password="pw"))
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
