@@ -54,7 +54,7 @@ class SegmentAdmin(ModelAdmin):
     model = Segment
     menu_label = _("Segments")
     menu_icon = "group"
-    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at")
+    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at", "problems")
     list_filter = ("kind", "active")
     search_fields = ("name", "slug", "description")
     panels = [
@@ -67,6 +67,13 @@ class SegmentAdmin(ModelAdmin):
             heading=_("Reminders"),
         ),
     ]
+
+    def problems(self, segment: Segment) -> str:
+        """What is wrong with the rules: a deleted page or field, or an error while evaluating
+        them (the next rebuild retries). Shown so that a stale segment does not look fresh."""
+        return "; ".join(segment.rule_problems or ())
+
+    problems.short_description = _("Rule problems")
 
 
 class MarketingGroup(ModelAdminGroup):
