@@ -239,8 +239,8 @@ def _processed_ids():
 
     seen = []
 
-    def receiver(sender, events, **kwargs):
-        seen.extend(events.values_list("id", flat=True))
+    def receiver(sender, events=None, **kwargs):
+        seen.extend(events.values_list("id", flat=True) if events is not None else ())
 
     events_processed.connect(receiver, weak=False)
     return seen, lambda: events_processed.disconnect(receiver)
@@ -268,9 +268,9 @@ def test_an_event_committed_after_a_higher_id_was_read_is_processed_once():
         assert process_new_events() == 0
     finally:
         stop()
-    assert len(seen) == len(set(seen)) == 2
     survivor.refresh_from_db()
     assert survivor.events.count() == 1 and survivor.last_seen > days_ago(2)
+    assert len(seen) == len(set(seen)) == 2
 
 
 def test_an_id_that_never_commits_is_given_up_after_the_gap_limit(monkeypatch, settings):
@@ -320,9 +320,9 @@ def test_an_event_committed_out_of_id_order_by_another_connection_is_processed_o
         assert process_new_events() == 0
     finally:
         stop()
-    assert sorted(seen) == [early.id, late.id]
     survivor.refresh_from_db()
     assert survivor.events.get().id == early.id and survivor.last_seen > days_ago(2)
+    assert sorted(seen) == [early.id, late.id]
 
 
 @postgresql_only
@@ -356,7 +356,6 @@ def test_web_processes_queue_at_most_one_pass_while_no_worker_runs(
     """Eight web processes, views over several debounce windows, no worker: one queued pass.
     Once a worker starts it, the next view may queue one more; a claim older than
     PROCESS_EVENTS_REQUEUE_SECONDS (a task its broker lost) is queued again."""
-    from wagtail_segments.contacts.models import QueuedTask
     from wagtail_segments.tracking import recorder
 
     clock = [1000.0]
@@ -377,6 +376,8 @@ def test_web_processes_queue_at_most_one_pass_while_no_worker_runs(
     follow_new_events(seconds=0)  # a worker starts the queued pass
     views_from_every_process()
     assert len(_queued_passes()) == 2
+
+    from wagtail_segments.contacts.models import QueuedTask
 
     QueuedTask.objects.update(queued_at=timezone.now() - datetime.timedelta(seconds=301))
     views_from_every_process()
