@@ -41,6 +41,7 @@ class Outcome:
     entered: int = 0
     left: int = 0
     problems: list[str] = field(default_factory=list)
+    deferred: bool = False  # the segment was locked: contacts left in PendingEvaluation
 
     def add(self, other: "Outcome") -> None:
         self.entered += other.entered
@@ -233,6 +234,7 @@ def _evaluate(segment: Segment, ids: list[int], context: RuleContext) -> Outcome
             if locked is None:
                 logger.info("Segment %s is locked; %s contacts left for later.", segment.slug, len(ids) - start)
                 _defer(segment, ids[start:])
+                outcome.deferred = True
                 return outcome
             outcome.add(_apply_to(locked, chunk, context))
     return outcome
@@ -288,9 +290,25 @@ def evaluate_contacts(contact_ids: Iterable[int], reasons: set[str] | None = Non
         return outcome
     context = RuleContext(now=now or timezone.now())
     pending = _segments_with_pending()
-    for segment in _built_segments():
-        if reasons is None or dependencies(segment) & reasons or segment.pk in pending:
-            outcome.add(_evaluate_in_isolation(segment, ids, context, pending))
+    work = [
+        (segment, ids) for segment in _built_segments()
+        if reasons is None or dependencies(segment) & reasons or segment.pk in pending
+    ]
+    return _evaluate_all(work, context, pending)
+
+
+def _evaluate_all(work: list[tuple[Segment, list[int]]], context: RuleContext, pending: set[int]) -> Outcome:
+    """Evaluate each (segment, contact ids) on its own; a segment found locked is tried once
+    more at the end, when a lock held only briefly (another increment) is free again."""
+    outcome = Outcome()
+    locked = []
+    for segment, ids in work:
+        result = _evaluate_in_isolation(segment, ids, context, pending)
+        if result.deferred:
+            locked.append(segment)
+        outcome.add(result)
+    for segment in locked:
+        outcome.add(_evaluate_in_isolation(segment, [], context, {segment.pk}))
     return outcome
 
 
@@ -303,10 +321,10 @@ def evaluate_new_events(events: QuerySet, contact_ids: Iterable[int], kinds: Ite
     events its rules look at (``Rule.moved_by``): a rule on the pricing page is not re-run
     for visitors of the blog. Runs after the pass's commit, each segment on its own."""
     touched = sorted({int(cid) for cid in contact_ids})
-    outcome = Outcome()
     context = RuleContext(now=now or timezone.now())
     event_reasons = {f"events:{kind}" for kind in kinds}
     pending = _segments_with_pending()
+    work = []
     for segment in _built_segments():
         found = dependencies(segment)
         if found & {LAST_SEEN_CHANGED, COUNTRY_CHANGED}:
@@ -316,5 +334,5 @@ def evaluate_new_events(events: QuerySet, contact_ids: Iterable[int], kinds: Ite
         else:
             ids = []
         if ids or segment.pk in pending:
-            outcome.add(_evaluate_in_isolation(segment, ids, context, pending))
-    return outcome
+            work.append((segment, ids))
+    return _evaluate_all(work, context, pending)
