@@ -62,6 +62,14 @@ def test_retention_prunes_only_what_it_should():
     assert Event.objects.filter(pk=kept_event.pk).exists()
 
 
+def test_retention_prunes_an_anonymous_contact_never_seen_since_long_before():
+    never_seen_old = factories.contact(first_seen=days_ago(500))
+    never_seen_new = factories.contact(first_seen=days_ago(3))
+    prune_old_data(days=395)
+    assert not Contact.objects.filter(pk=never_seen_old.pk).exists()
+    assert Contact.objects.filter(pk=never_seen_new.pk).exists()
+
+
 def test_retention_command_uses_the_setting(settings):
     contact = factories.contact(email="a@example.com")
     factories.event(contact, time=days_ago(40))
@@ -209,9 +217,9 @@ def test_only_the_visitors_own_events_move_last_seen_and_country(settings):
     assert contact.last_seen > days_ago(2) and contact.country == "DE"
 
 
-def test_a_contact_created_by_code_or_command_has_no_last_seen_and_is_listed_last(settings):
+def test_a_contact_created_by_code_or_command_has_no_last_seen_and_is_listed_last():
     seen = factories.contact(email="seen@example.com", last_seen=days_ago(400))
-    by_code = factories.contact(email="code@example.com")
+    by_code = Contact.objects.create(email="code@example.com")
     segment = make_segment(kind="static")
     call_command("add_to_segment", segment.slug, "new@example.com", "--create", stdout=None)
     by_command = Contact.objects.get(email="new@example.com")

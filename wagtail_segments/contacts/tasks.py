@@ -225,7 +225,12 @@ def prune_old_data(days: int | None = None, batch_size: int | None = None) -> di
     batch_size = batch_size or conf.RETENTION_BATCH_SIZE
     cutoff = timezone.now() - datetime.timedelta(days=days)
     events = _delete_in_batches(Event.objects.filter(time__lt=cutoff), batch_size)
-    stale = Contact.objects.anonymous().filter(last_seen__lt=cutoff).exclude(events__time__gte=cutoff).exclude(merged_into__last_seen__gte=cutoff)
+    # A contact never seen (created by code, no visit) counts from when it was created.
+    inactive = Q(last_seen__lt=cutoff) | Q(last_seen__isnull=True, first_seen__lt=cutoff)
+    stale = (
+        Contact.objects.anonymous().filter(inactive)
+        .exclude(events__time__gte=cutoff).exclude(merged_into__last_seen__gte=cutoff)
+    )
     contacts = _delete_in_batches(stale, batch_size)
     logger.info("Retention pruned %s events and %s contacts", events, contacts)
     return {"events": events, "contacts": contacts}
