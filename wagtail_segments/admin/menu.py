@@ -6,6 +6,7 @@ reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architect
 
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
+from wagtail_modeladmin.views import IndexView
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
@@ -13,6 +14,14 @@ from wagtail_segments.contacts.models import Company, Contact, PropertyDefinitio
 from wagtail_segments.segments.models import Segment
 
 from .views import ContactInspectView
+
+
+class ContactIndexView(IndexView):
+    """The listing sorts by the model's ordering (never-seen contacts last, an expression);
+    modeladmin's column headers read that ordering as field names, so they get the names."""
+
+    def _get_default_ordering(self):
+        return ["-last_seen", "-pk"]
 
 
 class ContactAdmin(ModelAdmin):
@@ -26,6 +35,7 @@ class ContactAdmin(ModelAdmin):
     inspect_view_class = ContactInspectView
     inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
     form_fields_exclude = ("email_key", "merged_into", "uuid")
+    index_view_class = ContactIndexView
 
     def get_queryset(self, request):
         return super().get_queryset(request).live().select_related("company")
