@@ -38,3 +38,26 @@ def test_a_cycle_is_refused_with_a_form_error(admin_client):
     a.refresh_from_db()
     assert a.rules.raw_data[0]["type"] == "tags"
     assert Segment.objects.count() == 2
+
+
+def test_segment_list_shows_a_segment_whose_rules_failed(admin_client):
+    from wagtail_segments.segments.evaluation import mark_failed
+
+    broken = segment(rule("tags", tags="vip"), slug="broken")
+    mark_failed(broken, RuntimeError("bug in a custom rule"))
+    html = admin_client.get("/admin/wagtail_segments/segment/").content.decode()
+    assert "Rule problems" in html and "RuntimeError: bug in a custom rule" in html
+
+
+def test_contacts_listing_puts_never_seen_contacts_last(admin_client):
+    """(The contacts listing: the model's nulls-last ordering, in the form modeladmin takes.)"""
+    import datetime
+
+    from django.utils import timezone
+
+    from wagtail_segments.models import Contact
+
+    Contact.objects.create(email="never@example.com")
+    Contact.objects.create(email="seen@example.com", last_seen=timezone.now() - datetime.timedelta(days=400))
+    html = admin_client.get("/admin/wagtail_segments/contact/").content.decode()
+    assert html.index("seen@example.com") < html.index("never@example.com")

@@ -6,6 +6,7 @@ import io
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 
 from wagtail_segments.contacts.importing import sniff_delimiter
 from wagtail_segments.contacts.models import Company, Contact, ContactTag, PropertyDefinition
@@ -300,7 +301,7 @@ def test_imported_contacts_are_not_seen_until_they_visit():
     import_contacts(csv_bytes("email\nada@example.com\nbob@example.com\n"))
     ada, bob = Contact.objects.get(email="ada@example.com"), Contact.objects.get(email="bob@example.com")
     assert ada.last_seen is None
-    visitor = factories.contact()
+    visitor = factories.contact(last_seen=timezone.now())  # seen: it has visited
     seen = segment(rule("date", field="last_seen", operator="within_last_days", number=7))
     unseen = segment(rule("date", field="last_seen", operator="within_last_days", number=7, negate=True))
     never = segment(rule("date", field="last_seen", operator="empty"))

@@ -184,9 +184,8 @@ class SegmentEquivalenceTests(TestCase):
         # events the rules look at; a tag change re-evaluates its contact.
         new_events = Event.objects.filter(id__gt=before)
         evaluate_new_events(
-            before, new_events.aggregate(m=Max("id"))["m"] or before,
-            set(new_events.values_list("contact_id", flat=True)), set(new_events.values_list("kind", flat=True)),
-            now=NOW,
+            new_events, set(new_events.values_list("contact_id", flat=True)),
+            set(new_events.values_list("kind", flat=True)), now=NOW,
         )
         evaluate_contacts([c.pk for c, spec in zip(contacts, specs) if spec["tags"]], {"tags"}, now=NOW)
 

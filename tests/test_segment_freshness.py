@@ -1,14 +1,21 @@
-"""Which contacts the incremental path re-evaluates, and how a rebuild walks a large segment."""
+"""Which contacts the incremental path re-evaluates, how a rebuild walks a large segment, and
+how a failing or locked segment leaves the others (and the pass) going."""
+
+import time
 
 import pytest
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from tests import factories
+from tests.concurrency import in_open_transaction, postgresql_only
 from tests.segment_helpers import members, rule, segment
 from wagtail_segments.contacts.tasks import process_new_events
 from wagtail_segments.models import Contact, Event, Membership, Segment
 from wagtail_segments.segments import evaluation
 from wagtail_segments.segments.evaluation import count_matches, rebuild_segment
+from wagtail_segments.segments.rules import Rule, registry
+from wagtail_segments.segments.rules.base import LAST_SEEN_CHANGED
+from wagtail_segments.segments.tasks import rebuild_all_segments
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +124,70 @@ def test_an_any_group_tests_columns_before_it_reads_events():
         rule("points", operator="gte", points=50))])
     sql = str(matching_contacts(unsaved, RuleContext()).query)
     assert sql.index('"points"') < sql.index("EXISTS")
+
+
+class FlakyRule(Rule):
+    """A host's custom rule with a bug: it raises while ``FlakyRule.broken`` holds True."""
+
+    name = "flaky"
+    label = "Flaky"
+    depends_on = frozenset({LAST_SEEN_CHANGED})
+    broken = [False]
+
+    def child_blocks(self):
+        return []
+
+    def compile(self, value, context):
+        if self.broken[0]:
+            raise RuntimeError("bug in a custom rule")
+        return Q(last_seen__isnull=False)
+
+
+@pytest.fixture
+def flaky_rule():
+    registry.register(FlakyRule)
+    FlakyRule.broken[0] = False
+    yield FlakyRule.broken
+    registry.unregister("flaky")
+
+
+def test_a_rule_that_raises_stalls_neither_the_pass_nor_other_segments(flaky_rule):
+    page = factories.content_page()
+    visitor = factories.contact()
+    flaky = segment({"type": "flaky", "value": {"negate": False}}, slug="flaky")
+    seen_today = segment(rule("date", field="last_seen", operator="today"), slug="seen-today")
+    flaky_rule[0] = True
+    view(visitor, page)
+    process_new_events()
+    visitor.refresh_from_db()
+    assert visitor.last_seen is not None  # the pass moved on
+    assert members(seen_today) == {visitor.pk}  # the other segment too
+    flaky.refresh_from_db()
+    assert not members(flaky) and "bug in a custom rule" in flaky.rule_problems[0]
+    # The scheduled rebuild retries it, goes on past it while it fails, and clears the mark.
+    assert rebuild_all_segments()["flaky"] == {"failed": True}
+    flaky_rule[0] = False
+    rebuild_all_segments()
+    flaky.refresh_from_db()
+    assert members(flaky) == {visitor.pk} and flaky.rule_problems == []
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_segment_locked_by_a_long_rebuild_does_not_block_the_pass():
+    """Its contacts are evaluated once the lock is free, by the segment's next evaluation
+    (here: the next pass that touches it)."""
+    page = factories.content_page()
+    visitor, later = factories.contact(), factories.contact()
+    seen_today = segment(rule("date", field="last_seen", operator="today"), slug="seen-today")
+    view(visitor, page)
+    rebuilding = Segment.objects.select_for_update().filter(pk=seen_today.pk)
+    with in_open_transaction(lambda: list(rebuilding)):
+        started = time.monotonic()
+        process_new_events()
+        assert time.monotonic() - started < 2
+        visitor.refresh_from_db()
+        assert visitor.last_seen is not None and not members(seen_today)
+    view(later, page)
+    process_new_events()
+    assert members(seen_today) == {visitor.pk, later.pk}

@@ -117,3 +117,28 @@ def test_rebuilds_run_in_id_batches_with_the_same_result():
     small = segment(rule("points", operator="gte", points=10), build=False)
     rebuild_segment(small, chunk_size=4)
     assert members(small) == {c.pk for c in contacts if c.points >= 10}
+
+
+def test_the_signals_source_is_a_plain_string_on_every_path(signals, django_capture_on_commit_callbacks):
+    """Rules, a hand edit, an import and the command line all give receivers one type: a
+    ``str`` holding a ``Membership.Source`` value, never an enum member on some paths."""
+    import io
+
+    from django.core.management import call_command
+
+    from wagtail_segments.segments.importing import import_contacts
+
+    ann = factories.contact(email="ann@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        ruled = segment(rule("contact_field", field="email", operator="eq", value="ann@example.com"))
+        static = segment(kind="static", slug="static")
+        add_contacts(static, [ann.pk])
+        remove_contacts(static, [ann.pk])
+        import_contacts(io.BytesIO(b"email\nbob@example.com\n"), segment=static)
+        call_command("add_to_segment", "static", "ann@example.com", "--source", "api", stdout=io.StringIO())
+    sources = [(change[0], change[1], change[3]) for change in signals]
+    assert sources == [
+        ("entered", ruled.slug, "rule"), ("entered", "static", "manual"), ("left", "static", "manual"),
+        ("entered", "static", "import"), ("entered", "static", "api"),
+    ]
+    assert all(type(change[3]) is str for change in signals)

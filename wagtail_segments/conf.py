@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "TRACKING_ASYNC_COMMIT": True,
     # Background work
     "PROCESS_EVENTS_DELAY_SECONDS": 5,
+    "PROCESS_EVENTS_GAP_SECONDS": 600,  # how long the pass waits for an event id still uncommitted
+    "PROCESS_EVENTS_REQUEUE_SECONDS": 300,  # a queued pass not started by then is queued again
     "SEGMENT_REBUILD_MINUTES": 15,
     "RETENTION_DAYS": 395,
     "RETENTION_BATCH_SIZE": 5000,

@@ -8,7 +8,13 @@ from wagtail_segments.contacts.models import (  # noqa: F401
     EventKind,
     ProcessingPosition,
     PropertyDefinition,
+    QueuedTask,
     TaggedContact,
     Touchpoint,
 )
-from wagtail_segments.segments.models import Membership, Segment, SegmentDailyCount  # noqa: F401
+from wagtail_segments.segments.models import (  # noqa: F401
+    Membership,
+    PendingEvaluation,
+    Segment,
+    SegmentDailyCount,
+)

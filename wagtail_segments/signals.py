@@ -10,9 +10,11 @@ from django.dispatch import Signal
 event_recorded = Signal()
 contacts_merged = Signal()
 
-# ``events_processed(sender=Event, first_id, last_id, contact_ids, kinds)``: sent inside the
-# transaction of each batch of the background pass over new events, with the contacts it
-# touched and the event kinds it saw. The segments engine re-evaluates those contacts.
+# ``events_processed(sender=Event, events, contact_ids, kinds)``: sent after each batch of the
+# background pass over new events has committed (its position, last seen and country saved),
+# with ``events`` (a queryset of exactly the batch's events: each event is in one batch, once),
+# the contacts they belong to and their kinds. The segments engine re-evaluates those
+# contacts. A receiver that raises is logged; the pass goes on.
 events_processed = Signal()
 
 # ``contacts_imported(sender=Contact, changed_ids, tagged_ids)``: sent inside the transaction of
@@ -22,7 +24,8 @@ contacts_imported = Signal()
 
 # Sent after commit, once per batch: ``segment_entered(sender=Segment, segment, contact_ids,
 # source, initial)`` and ``segment_left(sender=Segment, segment, contact_ids, source)``.
-# ``initial`` is True for the first build of a new segment, so campaigns need not fire for
-# everyone already matching.
+# ``source`` is a plain ``str``, a value of ``Membership.Source`` ("rule", "manual",
+# "import", "campaign", "api"). ``initial`` is True for the first build of a new segment, so
+# campaigns need not fire for everyone already matching.
 segment_entered = Signal()
 segment_left = Signal()

@@ -6,6 +6,7 @@ reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architect
 
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
+from wagtail_modeladmin.views import IndexView
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
@@ -14,6 +15,14 @@ from wagtail_segments.segments.models import Segment
 
 from .filters import CountryFilter, TagFilter
 from .views import ContactInspectView
+
+
+class ContactIndexView(IndexView):
+    """The listing sorts by the model's ordering (never-seen contacts last, an expression);
+    modeladmin's column headers read that ordering as field names, so they get the names."""
+
+    def _get_default_ordering(self):
+        return ["-last_seen", "-pk"]
 
 
 class ContactAdmin(ModelAdmin):
@@ -27,6 +36,7 @@ class ContactAdmin(ModelAdmin):
     inspect_view_class = ContactInspectView
     inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
     form_fields_exclude = ("email_key", "merged_into", "uuid")
+    index_view_class = ContactIndexView
 
     def get_queryset(self, request):
         return super().get_queryset(request).live().select_related("company")
@@ -55,7 +65,7 @@ class SegmentAdmin(ModelAdmin):
     model = Segment
     menu_label = _("Segments")
     menu_icon = "group"
-    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at")
+    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at", "problems")
     list_filter = ("kind", "active")
     search_fields = ("name", "slug", "description")
     panels = [
@@ -68,6 +78,13 @@ class SegmentAdmin(ModelAdmin):
             heading=_("Reminders"),
         ),
     ]
+
+    def problems(self, segment: Segment) -> str:
+        """What is wrong with the rules: a deleted page or field, or an error while evaluating
+        them (the next rebuild retries). Shown so that a stale segment does not look fresh."""
+        return "; ".join(segment.rule_problems or ())
+
+    problems.short_description = _("Rule problems")
 
 
 class MarketingGroup(ModelAdminGroup):

@@ -91,10 +91,12 @@ class Contact(models.Model):
     properties = models.JSONField(_("properties"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     points = models.IntegerField(_("points"), default=0)
     country = models.CharField(_("country"), max_length=2, blank=True)
+    # When the contact was first recorded: its first visit, or its import or creation.
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
-    # Empty for a contact that never visited (imported, added by hand or by code before any
-    # event): "seen in the last N days" must not match a list imported this morning.
-    last_seen = models.DateTimeField(_("last seen"), default=timezone.now, null=True, blank=True, db_index=True)
+    # Empty until the contact's first own event (VISIT_KINDS): a contact imported, added by
+    # hand or created by code has none, so "seen in the last N days" does not match a list
+    # imported this morning. Only the pass over new events moves it.
+    last_seen = models.DateTimeField(_("last seen"), null=True, blank=True, db_index=True)
     do_not_email = models.BooleanField(_("do not email"), default=False)
     do_not_email_reason = models.CharField(_("reason"), max_length=255, blank=True)
     do_not_sms = models.BooleanField(_("do not send SMS"), default=False)
@@ -117,7 +119,8 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        ordering = ["-last_seen", "-pk"]
+        # Never-seen contacts last on every database (PostgreSQL puts NULLs first when descending).
+        ordering = [models.F("last_seen").desc(nulls_last=True), "-pk"]
 
     def __str__(self) -> str:
         name = self.full_name
@@ -160,6 +163,22 @@ class EventKind(models.TextChoices):
     SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
     SEGMENT_LEFT = "segment_left", _("Left a segment")
     TOUCHPOINT = "touchpoint", _("Touchpoint")
+
+
+# The kinds a visitor's own requests record: only these move a contact's last seen and
+# country. Segment changes, merges, touchpoints and what campaigns do are things that happened
+# *to* the contact. The beacon's extra kinds (BEACON_CUSTOM_KINDS) count too: see visit_kinds().
+VISIT_KINDS = frozenset({
+    EventKind.PAGE_VIEW.value, EventKind.FORM_SUBMISSION.value, EventKind.TIME_ON_PAGE.value,
+    EventKind.CUSTOM.value, EventKind.LOGIN.value,
+})
+
+
+def visit_kinds() -> set[str]:
+    """The event kinds that show the contact visiting: ``VISIT_KINDS`` and the beacon's extra kinds."""
+    from wagtail_segments.conf import settings as conf
+
+    return {*VISIT_KINDS, *conf.BEACON_CUSTOM_KINDS}
 
 
 def event_kind_label(kind: str) -> str:
@@ -254,13 +273,31 @@ class PropertyDefinition(models.Model):
 
 
 class ProcessingPosition(models.Model):
-    """How far a background pass has read the event log (the id of the last event it saw)."""
+    """How far a background pass has read the event log.
+
+    ``position`` is the highest event id it has read; ``gaps`` the ids below it that it has
+    not seen yet (their transaction had not committed), as ``[id, first noticed (epoch
+    seconds)]`` pairs, read again by each pass until they appear or grow too old
+    (contacts/tasks.py)."""
 
     name = models.CharField(max_length=100, unique=True)
     position = models.BigIntegerField(default=0)
+    gaps = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("processing position")
+
+
+class QueuedTask(models.Model):
+    """A task that is queued and not yet started, named: the single-flight flag that keeps
+    every web process on every host from queueing the same task again (contacts/queued.py).
+    Its own row, not the pass's position row, so that a request never waits for a pass's lock."""
+
+    name = models.CharField(max_length=100, unique=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("queued task")
 
 
 class Touchpoint(models.Model):

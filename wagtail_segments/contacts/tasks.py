@@ -5,43 +5,115 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from dataclasses import dataclass
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Max, OuterRef, Subquery, Value
+from django.db.models import F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest, NullIf
 from django.utils import timezone
 
 from wagtail_segments.conf import settings as conf
-
 from wagtail_segments.signals import events_processed
 
-from .models import Contact, Event, ProcessingPosition
+from . import queued
+from .models import Contact, Event, ProcessingPosition, visit_kinds
 
 logger = logging.getLogger(__name__)
 
 PROCESS_BATCH = 5000
 POSITION_NAME = "contacts.new_events"
+# The flag that says a pass is queued and not yet started (contacts/queued.py).
+QUEUED_PASS = "contacts.follow_new_events"
+# The most gaps the position keeps: normally a handful (transactions still open, rolled-back
+# inserts); past this the lowest, oldest ones go first.
+MAX_GAPS = 1000
 
 
+@dataclass
+class Batch:
+    """The events one step of the pass reads: ids above the position, less the ones not yet
+    committed (``holes``), plus earlier gaps that have appeared since (``found``)."""
 
-def _process_batch(first_id: int, last_id: int) -> tuple[set[int], set[str]]:
-    window = Event.objects.filter(id__gt=first_id, id__lte=last_id)
+    start: int
+    end: int
+    holes: list[int]
+    found: list[int]
+    more: bool  # a full batch was read: there may be more above it
+
+    def events(self):
+        """The batch's events: the same rows whenever asked (ids are never reused)."""
+        window = Q(id__gt=self.start, id__lte=self.end)
+        if self.holes:
+            window &= ~Q(id__in=self.holes)
+        return Event.objects.filter(window | Q(id__in=self.found) if self.found else window)
+
+
+def _holes(after: int, ids: list[int], room: int) -> list[int]:
+    """The ids between ``after`` and ``ids[-1]`` missing from ``ids`` (ascending), at most
+    ``room`` of them, the newest kept: a huge jump (a fresh position, a sequence that skipped
+    ahead) must not become a huge list."""
+    missing: list[int] = []
+    bounds = [after, *ids]
+    for i in range(len(bounds) - 1, 0, -1):
+        take = min(bounds[i] - bounds[i - 1] - 1, room - len(missing))
+        if take > 0:
+            missing.extend(range(bounds[i] - 1, bounds[i] - 1 - take, -1))
+        if len(missing) >= room:
+            break
+    return sorted(missing)
+
+
+def _gaps_to_keep(gaps: dict[int, float], now: float) -> dict[int, float]:
+    """Gaps younger than PROCESS_EVENTS_GAP_SECONDS, at most MAX_GAPS: an id older than that
+    was a rolled-back insert (it will never appear) or a transaction the pass gives up on."""
+    limit = conf.PROCESS_EVENTS_GAP_SECONDS
+    kept = {gid: noticed for gid, noticed in gaps.items() if now - noticed <= limit}
+    if len(kept) < len(gaps):
+        logger.info("The pass gave up waiting for %s event ids.", len(gaps) - len(kept))
+    if len(kept) > MAX_GAPS:
+        logger.warning("More than %s events not yet committed; the oldest are given up.", MAX_GAPS)
+        kept = dict(sorted(kept.items())[-MAX_GAPS:])
+    return kept
+
+
+def _next_batch(position: ProcessingPosition, batch_size: int) -> tuple[Batch, dict[int, float]] | None:
+    """What the next step reads and the gaps it leaves; None when there is nothing to do."""
+    gaps = {int(gid): noticed for gid, noticed in position.gaps}
+    ids = list(
+        Event.objects.filter(id__gt=position.position).order_by("id").values_list("id", flat=True)[:batch_size]
+    )
+    found = sorted(Event.objects.filter(id__in=list(gaps)).values_list("id", flat=True)) if gaps else []
+    now = time.time()
+    for gid in found:
+        del gaps[gid]
+    holes = _holes(position.position, ids, MAX_GAPS)
+    kept = _gaps_to_keep({**gaps, **{hole: now for hole in holes}}, now)
+    if not ids and not found and kept.keys() == gaps.keys():
+        return None
+    end = ids[-1] if ids else position.position
+    batch = Batch(start=position.position, end=end, holes=holes, found=found, more=len(ids) == batch_size)
+    return batch, kept
+
+
+def _process_batch(events) -> tuple[set[int], set[str]]:
     # Events written through an old cookie of a merged-away contact join the survivor.
     for old, survivor in (
-        window.filter(contact__merged_into__isnull=False)
+        events.filter(contact__merged_into__isnull=False)
         .values_list("contact_id", "contact__merged_into_id").distinct()
     ):
-        window.filter(contact_id=old).update(contact_id=survivor)
-    contact_ids = set(window.values_list("contact_id", flat=True).distinct())
+        events.filter(contact_id=old).update(contact_id=survivor)
+    contact_ids = set(events.values_list("contact_id", flat=True).distinct())
     if not contact_ids:
         return contact_ids, set()
-    kinds = set(window.order_by().values_list("kind", flat=True).distinct())
-    newest = window.filter(contact_id=OuterRef("pk")).order_by().values("contact_id")
+    kinds = set(events.order_by().values_list("kind", flat=True).distinct())
+    # Only the visitor's own events say when it was last seen, and from where.
+    visits = events.filter(kind__in=visit_kinds())
+    newest = visits.filter(contact_id=OuterRef("pk")).order_by().values("contact_id")
     latest_time = newest.annotate(t=Max("time")).values("t")
     latest_country = (
-        window.filter(contact_id=OuterRef("pk")).exclude(country="").order_by("-id").values("country")[:1]
+        visits.filter(contact_id=OuterRef("pk")).exclude(country="").order_by("-id").values("country")[:1]
     )
-    Contact.objects.filter(pk__in=contact_ids).update(
+    Contact.objects.filter(pk__in=visits.values("contact_id")).update(
         # Coalesce: SQLite's MAX() of NULL and a time is NULL (PostgreSQL's GREATEST skips it).
         last_seen=Coalesce(Greatest(F("last_seen"), Subquery(latest_time)), Subquery(latest_time)),
         country=Coalesce(NullIf(Subquery(latest_country), Value("")), F("country")),
@@ -49,17 +121,25 @@ def _process_batch(first_id: int, last_id: int) -> tuple[set[int], set[str]]:
     return contact_ids, kinds
 
 
-def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
-    """Read the events written since the last pass; returns how many ids it advanced over.
+def _has_news(position: ProcessingPosition) -> bool:
+    """Anything for the pass to do, found with reads only (SQLite: no write lock taken)."""
+    if Event.objects.filter(id__gt=position.position).exists():
+        return True
+    if not position.gaps:
+        return False
+    oldest = min(noticed for _gid, noticed in position.gaps)
+    return (
+        time.time() - oldest > conf.PROCESS_EVENTS_GAP_SECONDS
+        or Event.objects.filter(id__in=[gid for gid, _noticed in position.gaps]).exists()
+    )
 
-    One pass runs at a time: the position row is locked, and a second worker that finds it
-    locked leaves the work to the first.
-    """
+
+def _read_new_events(batch_size: int) -> tuple[int, bool]:
+    """The pass: how many events it processed, and whether another worker holds it."""
     current, _created = ProcessingPosition.objects.get_or_create(name=POSITION_NAME)
-    newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
-    if current.position >= newest:
-        return 0  # nothing new: no write transaction (SQLite would take its write lock)
-    advanced = 0
+    if not _has_news(current):
+        return 0, False  # nothing new: no write transaction (SQLite would take its write lock)
+    processed = 0
     while True:
         with transaction.atomic():
             try:
@@ -68,36 +148,62 @@ def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
                 )
             except DatabaseError:  # locked by another worker
                 logger.info("Another worker is processing new events.")
-                return advanced
-            start = position.position
-            if start >= newest:
-                return advanced
-            end = min(start + batch_size, newest)
-            contact_ids, kinds = _process_batch(start, end)
-            position.position = end
-            position.save(update_fields=["position"])
-            advanced += end - start
-            if contact_ids:
-                events_processed.send(
-                    sender=Event, first_id=start, last_id=end, contact_ids=contact_ids, kinds=kinds
-                )
+                return processed, True
+            step = _next_batch(position, batch_size)
+            if step is None:
+                return processed, False
+            batch, gaps = step
+            events = batch.events()
+            contact_ids, kinds = _process_batch(events)
+            processed += events.count()
+            position.position = batch.end
+            position.gaps = [[gid, noticed] for gid, noticed in sorted(gaps.items())]
+            position.save(update_fields=["position", "gaps"])
+        # After the commit: the position and last seen have moved whatever a receiver does.
+        if contact_ids:
+            _announce(events, contact_ids, kinds)
+        if not batch.more:
+            return processed, False
+
+
+def _announce(events, contact_ids: set[int], kinds: set[str]) -> None:
+    """Send ``events_processed``; a receiver that fails is logged and does not stop the pass."""
+    for receiver, result in events_processed.send_robust(
+        sender=Event, events=events, contact_ids=contact_ids, kinds=kinds
+    ):
+        if isinstance(result, Exception):
+            logger.error("A receiver of events_processed failed: %r", receiver, exc_info=result)
+
+
+def process_new_events(batch_size: int = PROCESS_BATCH) -> int:
+    """Read the events committed since the last pass; returns how many it processed.
+
+    Each event is processed once, however late its transaction commits: ids the pass
+    stepped over before they were committed are kept as gaps and read when they appear
+    (docs/architecture.md). One pass runs at a time: the position row is locked, and a
+    second worker that finds it locked leaves the work to the first.
+    """
+    return _read_new_events(batch_size)[0]
 
 
 def follow_new_events(seconds: float | None = None, interval: float = 1.0) -> int:
     """The pass a tracked request queues: read what is new, then keep looking every
     ``interval`` for ``seconds`` more (PROCESS_EVENTS_DELAY_SECONDS by default).
 
-    A web process queues at most one pass per debounce window, so the rest of a visitor's
-    burst (the second and third page a second later) arrives after the queued pass has read
-    the first; without this it would wait for the next window's request or the minute
-    schedule. Lingering costs a worker slot for a few seconds and two small queries a
-    second; the schedule runs the plain pass, which does not linger."""
+    A web process queues it only when no pass is queued already (contacts/queued.py); it
+    clears that flag as it starts, so a request from now on may queue the next one. The
+    rest of a visitor's burst (the second and third page a second later) arrives after
+    this pass read the first; without lingering it would wait for the minute schedule.
+    When another worker holds the pass, this one returns at once: that one reads the news.
+    """
     seconds = conf.PROCESS_EVENTS_DELAY_SECONDS if seconds is None else seconds
-    advanced = process_new_events()
+    queued.release(QUEUED_PASS)
+    advanced, busy = _read_new_events(PROCESS_BATCH)
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while not busy and time.monotonic() < deadline:
         time.sleep(interval)
-        advanced += process_new_events()
+        more, busy = _read_new_events(PROCESS_BATCH)
+        advanced += more
     return advanced
 
 
@@ -119,7 +225,12 @@ def prune_old_data(days: int | None = None, batch_size: int | None = None) -> di
     batch_size = batch_size or conf.RETENTION_BATCH_SIZE
     cutoff = timezone.now() - datetime.timedelta(days=days)
     events = _delete_in_batches(Event.objects.filter(time__lt=cutoff), batch_size)
-    stale = Contact.objects.anonymous().filter(last_seen__lt=cutoff).exclude(events__time__gte=cutoff).exclude(merged_into__last_seen__gte=cutoff)
+    # A contact never seen (created by code, no visit) counts from when it was created.
+    inactive = Q(last_seen__lt=cutoff) | Q(last_seen__isnull=True, first_seen__lt=cutoff)
+    stale = (
+        Contact.objects.anonymous().filter(inactive)
+        .exclude(events__time__gte=cutoff).exclude(merged_into__last_seen__gte=cutoff)
+    )
     contacts = _delete_in_batches(stale, batch_size)
     logger.info("Retention pruned %s events and %s contacts", events, contacts)
     return {"events": events, "contacts": contacts}

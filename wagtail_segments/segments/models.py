@@ -114,6 +114,24 @@ class Membership(models.Model):
         return f"{self.contact} in {self.segment}"
 
 
+class PendingEvaluation(models.Model):
+    """A contact a segment must re-evaluate once its lock is free: the incremental path does
+    not wait behind a long rebuild; it leaves the contacts here, and the segment's next
+    evaluation takes them (its next rebuild covers them anyway)."""
+
+    id = models.BigAutoField(primary_key=True)
+    # No database constraint: checking one would take a share lock on the segment row, and
+    # wait for the very rebuild that holds it. Django still deletes these rows with the segment.
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("pending evaluation")
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "contact"], name="wsg_unique_pending_evaluation"),
+        ]
+
+
 class SegmentDailyCount(models.Model):
     """A segment's size on a day, kept for charts."""
 

@@ -45,10 +45,10 @@ def _flush() -> None:
         logger.exception("Could not queue the re-evaluation of %s contacts.", len(buffer["ids"]))
 
 
-def on_events_processed(sender, first_id, last_id, contact_ids, kinds, **kwargs) -> None:
+def on_events_processed(sender, events, contact_ids, kinds, **kwargs) -> None:
     from .evaluation import evaluate_new_events
 
-    evaluate_new_events(first_id, last_id, contact_ids, kinds)
+    evaluate_new_events(events, contact_ids, kinds)
 
 
 def on_contact_saved(sender, instance, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:

@@ -6,7 +6,7 @@ import logging
 
 from django.db import transaction
 
-from .evaluation import evaluate_contacts, rebuild_segment
+from .evaluation import evaluate_contacts, rebuild_in_isolation
 from .history import record_daily_counts  # noqa: F401  (scheduled by name)
 from .models import Segment
 
@@ -17,16 +17,17 @@ def rebuild_segment_by_id(segment_id: int) -> dict:
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         return {}
-    outcome = rebuild_segment(segment)
-    return {"entered": outcome.entered, "left": outcome.left}
+    outcome = rebuild_in_isolation(segment)
+    return {"entered": outcome.entered, "left": outcome.left} if outcome else {"failed": True}
 
 
 def rebuild_all_segments() -> dict[str, dict]:
-    """The scheduled full rebuild: catches what time alone changes."""
+    """The scheduled full rebuild: catches what time alone changes, and retries segments
+    whose rules failed (a segment that fails again is marked, and the others go on)."""
     results = {}
     for segment in Segment.objects.active().dynamic():
-        outcome = rebuild_segment(segment)
-        results[segment.slug] = {"entered": outcome.entered, "left": outcome.left}
+        outcome = rebuild_in_isolation(segment)
+        results[segment.slug] = {"entered": outcome.entered, "left": outcome.left} if outcome else {"failed": True}
     return results
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 import time as monotonic_time
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpRequest
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import contact_id_from_cookie, set_visitor_contact
-from wagtail_segments.contacts.models import Contact, Event, EventKind, ProcessingPosition
-from wagtail_segments.contacts.tasks import POSITION_NAME
+from wagtail_segments.contacts import queued
+from wagtail_segments.contacts.models import Contact, Event, EventKind
+from wagtail_segments.contacts.tasks import QUEUED_PASS
 from wagtail_segments.signals import event_recorded
 
 from .details import request_details
@@ -23,48 +24,45 @@ from .references import insert_checking_references, replace_missing_references
 
 logger = logging.getLogger(__name__)
 _last_kick = float("-inf")
-# The newest event id this process had written when it last queued the pass.
-_queued_through = 0
 
 
 def reset_debounce() -> None:
     """Forget this process's debounce state, as in a new web process."""
-    global _last_kick, _queued_through
-    _last_kick, _queued_through = float("-inf"), 0
+    global _last_kick
+    _last_kick = float("-inf")
 
 
 def schedule_event_processing(event_id: int | None = None) -> None:
-    """Queue the pass over new events, at most once per PROCESS_EVENTS_DELAY_SECONDS per process,
-    and not while the pass this process queued last has not run yet (that pass reads every
-    event up to the newest when it starts, this one included): a stopped or busy worker
-    finds one queued pass, not one per window.
+    """Queue the pass over new events, at most once per PROCESS_EVENTS_DELAY_SECONDS per
+    process, and only when no pass is queued already by any process on any host (a flag
+    row, claimed once the request's transaction has committed): a stopped or busy worker
+    finds one queued pass, not one per window and process.
 
     The pass (``contacts.tasks.follow_new_events``, which lingers a few seconds for the rest
     of the burst) moves last-seen forward and lets segments re-evaluate the contacts it saw;
-    the request itself writes nothing else.
+    the request itself writes nothing else but, once per window, that flag.
     """
     global _last_kick
     now = monotonic_time.monotonic()
     if now - _last_kick < conf.PROCESS_EVENTS_DELAY_SECONDS:
         return
     _last_kick = now
-    if _queued_through and _processed_through() < _queued_through:
-        return
-    transaction.on_commit(functools.partial(_enqueue_processing, event_id or 0))
+    # After commit: outside a site's ATOMIC_REQUESTS transaction, so no row lock is held
+    # through the rest of a request, and a rolled-back request queues nothing.
+    transaction.on_commit(_enqueue_processing)
 
 
-def _processed_through() -> int:
-    """How far the pass over new events has read (one indexed read, once per window)."""
-    position = ProcessingPosition.objects.filter(name=POSITION_NAME).values_list("position", flat=True).first()
-    return position or 0
-
-
-def _enqueue_processing(event_id: int) -> None:
-    """Queue the pass once the event is committed; remember it only if it was queued (a
-    rolled-back request or a broker outage leaves the next window free to try again)."""
-    global _queued_through
+def _enqueue_processing() -> None:
+    """Claim the flag and queue the pass; give the flag back when the broker fails (the next
+    window may try again; the minute schedule catches up meanwhile)."""
     from django_q.tasks import async_task
 
+    try:
+        if not queued.claim(QUEUED_PASS, conf.PROCESS_EVENTS_REQUEUE_SECONDS):
+            return
+    except DatabaseError:  # never fail the visitor's page for this; the schedule catches up
+        logger.exception("Could not claim the queued pass over new events.")
+        return
     try:
         async_task(
             "wagtail_segments.contacts.tasks.follow_new_events",
@@ -73,8 +71,8 @@ def _enqueue_processing(event_id: int) -> None:
         )
     except Exception:  # a broker outage must not fail the visitor's page; the schedule catches up
         logger.exception("Could not queue the pass over new events.")
-        return
-    _queued_through = event_id
+        with contextlib.suppress(DatabaseError):
+            queued.release(QUEUED_PASS)
 
 
 def new_contact_for(request: HttpRequest | None, **fields: Any) -> Contact:
