@@ -132,21 +132,7 @@ def test_every_task_the_app_queues_or_schedules_is_covered():
     assert named <= set(TASKS)
 
 
-# On main as of issue 7 the event pass moves last_seen on every event, segment_entered
-# included ("The event pass" in issue 7, fixed beside this test): a second pass reads the
-# events the first one's evaluation wrote, and last_seen ends at the time the pass ran.
-# strict: once last_seen follows the visitor's own events only, these pass; drop the mark.
-LAST_SEEN_ON_ANY_EVENT = pytest.mark.xfail(
-    strict=True, reason="last_seen moves on segment_entered events (issue 7, the event pass)"
-)
-
-
-EVENT_PASS = {"wagtail_segments.contacts.tasks.process_new_events", "wagtail_segments.contacts.tasks.follow_new_events"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=LAST_SEEN_ON_ANY_EVENT) if name in EVENT_PASS else name for name in sorted(TASKS)
-])
+@pytest.mark.parametrize("name", sorted(TASKS))
 def test_running_a_task_twice_gives_the_same_outcome_as_once(name):
     task = import_string(name)
     ids = fresh_scenario()
