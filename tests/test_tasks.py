@@ -390,3 +390,33 @@ def test_web_processes_queue_at_most_one_pass_while_no_worker_runs(
     QueuedTask.objects.update(queued_at=timezone.now() - datetime.timedelta(seconds=301))
     views_from_every_process()
     assert len(_queued_passes()) == 3
+
+
+def test_views_while_the_pass_lingers_queue_no_second_pass(
+    browser_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The flag stays taken while the queued pass runs: one pass queued or running, not one
+    of each; the pass reads what was committed while it held the flag, and once it is done
+    the next view may queue again."""
+    from wagtail_segments.contacts import tasks
+    from wagtail_segments.tracking import recorder
+
+    clock = [1000.0]
+    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    page = factories.content_page()
+
+    def view_from_a_new_process():
+        clock[0] += 60
+        recorder.reset_debounce()
+        with django_capture_on_commit_callbacks(execute=True):
+            browser_client.get(page.url)
+
+    view_from_a_new_process()
+    assert len(_queued_passes()) == 1
+    monkeypatch.setattr(tasks.time, "sleep", lambda _seconds: view_from_a_new_process())
+    processed = follow_new_events(seconds=0.05, interval=0)
+    assert len(_queued_passes()) == 1
+    assert processed == Event.objects.filter(kind="page_view").count()
+
+    view_from_a_new_process()
+    assert len(_queued_passes()) == 2

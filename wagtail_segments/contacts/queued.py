@@ -2,8 +2,8 @@
 
 A web process cannot see another's memory, and a site's cache may be per process, so the one
 place all of them agree on is a database row. Claiming is one conditional UPDATE (no lock
-held afterwards, no read-then-write race); the task clears the flag when it starts, so what
-happens after that start is free to queue it once more. A claim older than
+held afterwards, no read-then-write race); the task releases the flag when it is done, and
+reads once more after the release, so that nothing committed in between is left waiting. A claim older than
 ``stale_after`` seconds is taken over: a task lost by its broker (a worker killed with Redis)
 must not block the flag for ever.
 """

@@ -190,20 +190,28 @@ def follow_new_events(seconds: float | None = None, interval: float = 1.0) -> in
     """The pass a tracked request queues: read what is new, then keep looking every
     ``interval`` for ``seconds`` more (PROCESS_EVENTS_DELAY_SECONDS by default).
 
-    A web process queues it only when no pass is queued already (contacts/queued.py); it
-    clears that flag as it starts, so a request from now on may queue the next one. The
-    rest of a visitor's burst (the second and third page a second later) arrives after
-    this pass read the first; without lingering it would wait for the minute schedule.
-    When another worker holds the pass, this one returns at once: that one reads the news.
+    A web process queues it only when no pass is queued or running (contacts/queued.py):
+    the flag a request claimed stays taken while this pass lingers, so at most one
+    lingering pass exists across every process and host. It is released at the end and
+    followed by one last read: an event committed before the release is read by that
+    read, and the request of one committed after it finds the flag free and queues the
+    next pass. Nothing falls between. The rest of a visitor's burst (the second and third
+    page a second later) arrives while this pass lingers; without lingering it would wait
+    for the minute schedule. When another worker holds the pass, this one returns at once.
     """
     seconds = conf.PROCESS_EVENTS_DELAY_SECONDS if seconds is None else seconds
-    queued.release(QUEUED_PASS)
-    advanced, busy = _read_new_events(PROCESS_BATCH)
-    deadline = time.monotonic() + seconds
-    while not busy and time.monotonic() < deadline:
-        time.sleep(interval)
-        more, busy = _read_new_events(PROCESS_BATCH)
-        advanced += more
+    advanced, busy = 0, False
+    try:
+        advanced, busy = _read_new_events(PROCESS_BATCH)
+        deadline = time.monotonic() + seconds
+        while not busy and time.monotonic() < deadline:
+            time.sleep(interval)
+            more, busy = _read_new_events(PROCESS_BATCH)
+            advanced += more
+    finally:
+        queued.release(QUEUED_PASS)
+    if not busy:
+        advanced += _read_new_events(PROCESS_BATCH)[0]
     return advanced
 
 
