@@ -42,3 +42,11 @@ def test_track_a_request_respects_privacy_filters(rf):
 def test_track_refuses_an_unusable_kind(kind):
     with pytest.raises(ValueError):
         track(factories.contact(), kind)
+
+
+def test_track_a_request_cleans_visitor_text_and_drops_what_cannot_be_stored(rf):
+    request = rf.get("/search/?utm_source=a%00b", HTTP_USER_AGENT=BROWSER_UA)
+    event = track(request, "searched", query="shoes\x00\ud800")
+    assert event.data == {"query": "shoes\ufffd"} and event.utm_source == "ab"
+    assert track(rf.get("/", HTTP_USER_AGENT=BROWSER_UA), "scored", score=float("nan")) is None
+    assert Event.objects.count() == 1
