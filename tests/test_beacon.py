@@ -180,3 +180,11 @@ def test_control_characters_and_lone_surrogates_are_cleaned_before_storing(clien
     assert event.data == {"name": "play\ufffd", "data": {"k": ["line\nnext", "\ufffd"]}}
     assert event.utm_source == "ab" and "\x00" not in event.utm_medium
     assert event.referrer == "https://example.org/"
+
+
+def test_an_ipv6_client_rotating_addresses_within_its_64_is_still_limited():
+    payload = {"kind": "custom", "name": "x", "path": "/"}
+    with override_settings(WAGTAIL_SEGMENTS={"BEACON_RATE_LIMIT": 2}):
+        codes = [send(Client(REMOTE_ADDR=f"2001:db8:1:2::{n:x}"), payload).status_code for n in range(1, 5)]
+        other = send(Client(REMOTE_ADDR="2001:db8:1:3::1"), payload).status_code
+    assert codes == [204, 204, 429, 429] and other == 204
