@@ -305,3 +305,23 @@ def test_two_first_submissions_with_the_same_email_at_once_end_on_one_contact(mo
     contact = Contact.objects.get()
     assert contact.email == "ann@example.com"
     assert Event.objects.filter(kind="form_submission", contact=contact).count() == 2
+
+
+def test_answers_with_control_characters_and_unstorable_numbers_are_cleaned_or_reported():
+    """Submissions saved by code (or by a custom form) may hold what a form field would refuse:
+    the contact and the event get storable values, and a number no JSON column compares alike
+    is reported like a bad value."""
+    PropertyDefinition.objects.create(key="seats", label="Seats", type="number")
+    form = factories.form_page(fields=[("Email", "email"), ("First name", "singleline"), ("Seats", "singleline"),
+                                       ("Message", "multiline")])
+    FormSubmission.objects.create(page=form, form_data={
+        "email": "ann@example.com", "first_name": "An\x01n\x1b", "seats": "1e9999999",
+        "message": "line\nnext\x07", "extra": 10**30,
+    })
+    contact = Contact.objects.get()
+    assert contact.first_name == "Ann"
+    assert contact.properties == {"message": "line\nnext"}
+    data = Event.objects.get(kind="form_submission").data
+    assert data["answers"]["message"] == "line\nnext" and "extra" not in data["answers"]
+    assert any(error.startswith("seats:") for error in data["errors"])
+    assert any(error.startswith("extra:") for error in data["errors"])

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
+from wagtail import hooks
 from wagtail.models import PageViewRestriction
 
 from tests import factories
@@ -449,3 +450,39 @@ def test_the_tracked_insert_writes_what_the_orm_would_and_sends_the_model_signal
     assert (event.kind, event.page_id, event.utm_source, event.utm_campaign, event.referrer) == (
         "page_view", page.pk, "Newsletter", "spring", "https://mail.example/")
     assert event.time is not None and event.data == {} and event.device == "desktop"
+
+
+def test_a_link_with_nul_and_control_characters_is_served_and_recorded_clean(browser_client):
+    """Anyone can hand out such a link: on PostgreSQL it used to fail every page it named."""
+    page = factories.content_page()
+    response = browser_client.get(
+        f"{page.url}?utm_source=a%00b&utm_campaign=%ED%A0%80&utm_term=%01x", HTTP_REFERER="https://example.org/\x00\x1b",
+    )
+    assert response.status_code == 200
+    event = Event.objects.get()
+    assert (event.utm_source, event.utm_term, event.referrer) == ("ab", "x", "https://example.org/")
+    assert "\x00" not in event.utm_campaign
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_event_under_atomic_requests_is_dropped_not_the_page(browser_client, monkeypatch):
+    """If a value still reaches the database that it refuses, the page is served untracked
+    and the site's own transaction commits: the insert ran in a savepoint."""
+    from wagtail_segments.tracking import recorder
+
+    page = factories.content_page()
+    original = recorder.record_event
+
+    def with_a_refused_value(*args, **kwargs):
+        return original(*args, **{**kwargs, "data": {"x": float("nan")}})
+
+    def site_writes(page, request, serve_args, serve_kwargs):  # the host's own write, same transaction
+        Contact.objects.create(first_name="written by the site")
+
+    monkeypatch.setattr(recorder, "record_event", with_a_refused_value)
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    with hooks.register_temporarily("before_serve_page", site_writes):
+        response = browser_client.get(page.url)
+    assert response.status_code == 200
+    assert not Event.objects.exists()
+    assert Contact.objects.filter(first_name="written by the site").count() == 1

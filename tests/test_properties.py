@@ -32,3 +32,11 @@ def test_wrong_values_raise_a_clear_error(key, value):
 @pytest.mark.parametrize("text,expected", [("1,000", 1000), ("1,234.5", 1234.5), ("12 500", 12500), ("3,5", 3.5)])
 def test_thousands_separators_are_read_as_people_write_them(text, expected):
     assert normalise_property("size", text, TYPES) == expected
+
+
+@pytest.mark.parametrize("text", ["1e9999999", "1" + "0" * 19, "-1e400"])
+def test_a_number_beyond_64_bits_is_refused_at_once(text):
+    """Both a clear error and a guard: int() of 1e9999999 runs for minutes."""
+    with pytest.raises(PropertyValueError, match="too large"):
+        normalise_property("size", text, TYPES)
+    assert normalise_property("size", str(2**63 - 1), TYPES) == 2**63 - 1

@@ -71,3 +71,11 @@ def test_an_event_for_a_deleted_contact_and_page_goes_to_a_new_contact_without_t
     assert event.contact_id != erased.pk
     assert Contact.objects.filter(pk=event.contact_id).exists()
     assert request_state(request).cookie_contact_id == event.contact_id
+
+
+def test_track_a_request_cleans_visitor_text_and_drops_what_cannot_be_stored(rf):
+    request = rf.get("/search/?utm_source=a%00b", HTTP_USER_AGENT=BROWSER_UA)
+    event = track(request, "searched", query="shoes\x00\ud800")
+    assert event.data == {"query": "shoes\ufffd"} and event.utm_source == "ab"
+    assert track(rf.get("/", HTTP_USER_AGENT=BROWSER_UA), "scored", score=float("nan")) is None
+    assert Event.objects.count() == 1

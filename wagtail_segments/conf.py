@@ -32,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
     ],
     "EXCLUDED_PATH_PREFIXES": ["/admin/", "/django-admin/", "/static/", "/media/"],
     # Request details kept on events
-    "IP_HEADER": "REMOTE_ADDR",
+    "IP_HEADER": "REMOTE_ADDR",  # or the header the site's proxies append to, e.g. HTTP_X_FORWARDED_FOR
+    "TRUSTED_PROXIES": 1,  # proxies that append to IP_HEADER, or a list of their networks (CIDR)
     "STORE_IP": True,
     "ANONYMISE_IP": True,
     "COUNTRY_FUNCTION": "wagtail_segments.tracking.country.country_from_header",
@@ -48,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     # Beacon
     "BEACON_PATH": "/_segments/beacon/",
     "BEACON_MAX_BYTES": 4096,
-    "BEACON_RATE_LIMIT": 120,  # beacon events per client address per minute
+    "BEACON_RATE_LIMIT": 120,  # beacon events per contact (else per client address) per minute
     "BEACON_CUSTOM_KINDS": [],  # extra event kinds site scripts may send besides "custom"
     # PostgreSQL: commit tracked events without waiting for the WAL flush
     "TRACKING_ASYNC_COMMIT": True,

@@ -19,6 +19,8 @@ from .models import PropertyDefinition
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", "f", ""}
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%m/%d/%Y")
+# Digits before the point a number property keeps (less 1): a 64-bit integer's 19.
+MAX_DIGITS = 18
 
 
 class PropertyValueError(ValueError):
@@ -43,6 +45,9 @@ def parse_number(value: Any) -> int | float:
         raise PropertyValueError(_("“%(value)s” is not a number.") % {"value": value}) from None
     if not number.is_finite():
         raise PropertyValueError(_("“%(value)s” is not a number.") % {"value": value})
+    if number.adjusted() > MAX_DIGITS:
+        # Beyond what JSON columns compare alike; and int() of "1e9999999" runs for minutes.
+        raise PropertyValueError(_("“%(value)s” is too large a number.") % {"value": value})
     return int(number) if number == number.to_integral_value() else float(number)
 
 

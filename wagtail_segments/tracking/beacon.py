@@ -1,13 +1,13 @@
 """The endpoint of the JavaScript beacon: what the server cannot see (time on page, custom
 events from site scripts) and, on cached sites, the page views themselves.
 
-It accepts only same-origin POSTs of a small JSON object, rate-limits each visitor, and never
-trusts a page id it did not sign itself.
+It accepts only same-origin POSTs of a small JSON object whose every value can be stored
+(storable.py), rate-limits each visitor, and never trusts a page id it did not sign itself.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 from urllib.parse import urlsplit
 
 from django.core import signing
@@ -16,14 +16,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.identity import contact_id_from_cookie
 from wagtail_segments.contacts.models import EventKind
 
-from .details import MAX_URL, client_address, client_ip, clip, country_of, device_class, utm_from_url
+from .address import client_address
+from .details import MAX_URL, client_ip, country_of, device_class, utm_from_url
 from .filters import should_track
 from .recorder import record_event, visitor_contact_id
+from .storable import Unstorable, dropped_when_refused, json_from_visitor, storable_text
 
 PAGE_SALT = "wagtail_segments.beacon.page"
 MAX_SECONDS_ON_PAGE = 24 * 3600
+MAX_NAME = 100
+RATE_WINDOW_SECONDS = 60
 
 
 def sign_page_id(page_id: int) -> str:
@@ -57,14 +62,31 @@ def is_same_origin(request: HttpRequest) -> bool:
     return bool(referer) and urlsplit(referer).netloc == host
 
 
-def rate_limited(request: HttpRequest) -> bool:
-    """More than BEACON_RATE_LIMIT events this minute from this address. Keyed by address,
-    not by cookie: a flood that drops its cookies must not escape the limit."""
+def contact_rate_key(contact_id: int) -> str:
+    return f"wsg:beacon:contact:{contact_id}"
+
+
+def rate_key(request: HttpRequest) -> str:
+    """Whose events the limit counts: the contact the signed cookie names, so that visitors
+    behind one proxy are counted apart; else the client address behind the trusted proxies
+    (address.py), which a client cannot rewrite. An IPv6 client counts by its /64, the block
+    one host can rotate through."""
+    contact_id = contact_id_from_cookie(request)
+    if contact_id is not None:
+        return contact_rate_key(contact_id)
+    address = client_address(request)
+    if address is not None and address.version == 6:
+        address = ipaddress.ip_network(f"{address}/64", strict=False).network_address
+    return f"wsg:beacon:ip:{address}"
+
+
+def rate_limited(key: str) -> bool:
+    """More than BEACON_RATE_LIMIT events this minute under ``key``. A visitor who drops the
+    cookie is counted by address, so a flood cannot escape the limit by forgetting it."""
     limit = conf.BEACON_RATE_LIMIT
     if not limit:
         return False
-    key = f"wsg:beacon:{client_address(request)}"
-    if cache.add(key, 1, timeout=60):
+    if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS):
         return False
     try:
         count = cache.incr(key)
@@ -92,8 +114,10 @@ def read_payload(request: HttpRequest) -> dict | JsonResponse:
     if len(body) > limit:
         return bad_request(_("Payload too large."))
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        payload = json_from_visitor(body.decode("utf-8"))
+    except Unstorable:
+        return bad_request(_("The payload holds a value that cannot be stored."))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return bad_request(_("The payload is not JSON."))
     if not isinstance(payload, dict):
         return bad_request(_("The payload must be a JSON object."))
@@ -112,7 +136,7 @@ def event_data(kind: str, payload: dict) -> dict | None:
     data = payload.get("data", {})
     if not isinstance(name, str) or not isinstance(data, dict):
         return None
-    return {"name": name[:100], "data": data}
+    return {"name": name[:MAX_NAME], "data": data}
 
 
 def beacon_view(request: HttpRequest) -> HttpResponse:
@@ -136,21 +160,26 @@ def beacon_view(request: HttpRequest) -> HttpResponse:
     referrer = referrer if isinstance(referrer, str) else ""
     if not should_track(request, path=path):
         return HttpResponse(status=204)
-    if rate_limited(request):
+    key = rate_key(request)
+    if rate_limited(key):
         return bad_request(_("Too many events."), status=429)
     agent = request.META.get("HTTP_USER_AGENT", "")
     country = country_of(request)
     details = {
-        "path": clip(path, MAX_URL),
-        "referrer": clip(referrer, MAX_URL),
+        "path": storable_text(path, MAX_URL),
+        "referrer": storable_text(referrer, MAX_URL),
         "device": device_class(agent),
         "country": country,
         "ip": client_ip(request),
         **utm_from_url(path),
     }
-    contact_id = visitor_contact_id(request, country=country)
-    record_event(
-        contact_id, kind, request=request, details=details,
-        page_id=page_id_from_token(payload.get("page")), data=data,
-    )
+    with dropped_when_refused("a beacon event"):
+        contact_id = visitor_contact_id(request, country=country)
+        record_event(
+            contact_id, kind, request=request, details=details,
+            page_id=page_id_from_token(payload.get("page")), data=data,
+        )
+        if key != contact_rate_key(contact_id):
+            # A new visitor's first event counts toward the contact it just got.
+            cache.add(contact_rate_key(contact_id), 1, timeout=RATE_WINDOW_SECONDS)
     return HttpResponse(status=204)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.identity import contact_id_from_cookie, merge_contacts, resolve_contact
@@ -21,12 +22,14 @@ from wagtail_segments.contacts.properties import PropertyValueError, normalise_p
 
 from .context import current_request
 from .filters import is_bot, should_track
-from .recorder import new_contact_for, record_event
 from .details import request_details
+from .recorder import new_contact_for, record_event
+from .storable import Unstorable, storable_json, storable_text
 
 logger = logging.getLogger(__name__)
 
 CONTACT_FIELDS = {"first_name", "last_name", "phone", "company"}
+EMAIL_LENGTH = Contact._meta.get_field("email").max_length
 
 
 def form_email_field(page) -> str | None:
@@ -53,11 +56,25 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def storable_answers(answers: dict) -> tuple[dict, list[str]]:
+    """The answers a JSON column takes (text cleaned), and an error for each one it would
+    refuse (a NaN or an endless number from a submission saved by code)."""
+    kept: dict = {}
+    errors: list[str] = []
+    for name, value in answers.items():
+        try:
+            kept[storable_text(name)] = storable_json(value)
+        except Unstorable:
+            errors.append(f"{storable_text(name)}: " + _("the answer cannot be stored."))
+    return kept, errors
+
+
 def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> list[str]:
     """Copy answers onto the contact; returns the errors of answers that could not be typed.
 
     ``overwrite`` is False when the submitter only claimed an existing contact's email:
-    then answers fill blanks but never replace what the contact already has.
+    then answers fill blanks but never replace what the contact already has. Answers are
+    visitor input: made storable (storable.py) before they are copied.
     """
     mapping = form_field_mapping(page)
     email_field = form_email_field(page)
@@ -74,7 +91,7 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
             logger.warning("Form field %s maps to unknown target %r; answer not copied.", name, target)
             continue
         if target in CONTACT_FIELDS:
-            text = _as_text(value).strip()
+            text = storable_text(_as_text(value)).strip()
             if not text:
                 continue
             if target == "company":
@@ -99,9 +116,12 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
             if key in contact.properties and not overwrite:
                 continue
             try:
-                typed = normalise_property(key, value, types)
+                typed = storable_json(normalise_property(key, value, types))
             except PropertyValueError as error:
                 errors.append(f"{key}: {error}")
+                continue
+            except Unstorable:
+                errors.append(f"{key}: " + _("“%(value)s” cannot be stored.") % {"value": _as_text(value)})
                 continue
             if contact.properties.get(key, object()) != typed:
                 contact.properties[key] = typed
@@ -161,10 +181,10 @@ def record_form_submission(submission, request: HttpRequest | None = None):
     page = submission.page
     if not hasattr(page, "get_form_fields"):
         page = page.specific
-    answers = dict(submission.form_data or {})
+    answers, unstorable = storable_answers(submission.form_data or {})
     email_field = form_email_field(page)
-    email = _as_text(answers.get(email_field)).strip() if email_field else ""
-    if email and "@" not in email:
+    email = storable_text(_as_text(answers.get(email_field))).strip() if email_field else ""
+    if "@" not in email or len(email) > EMAIL_LENGTH:
         email = ""
     tracking = request is not None and should_track(request)
     with transaction.atomic():
@@ -173,7 +193,7 @@ def record_form_submission(submission, request: HttpRequest | None = None):
         contact, overwrite = _submitter(email, cookie_id, visitor, request, tracking)
         if contact is None:
             return None
-        errors = apply_answers(contact, answers, page, overwrite=overwrite)
+        errors = unstorable + apply_answers(contact, answers, page, overwrite=overwrite)
         data = {
             "form_page": page.pk,
             "form_title": page.title,
@@ -183,6 +203,7 @@ def record_form_submission(submission, request: HttpRequest | None = None):
         }
         if errors:
             data["errors"] = errors
+        data = storable_json(data)  # error messages quote the answers
         details = request_details(request) if tracking else {}
         return record_event(contact.pk, EventKind.FORM_SUBMISSION, details=details, page=page, data=data)
 

@@ -21,6 +21,7 @@ from .details import request_details
 from .insert import UNFLUSHED, can_insert_unflushed, insert_unflushed
 from .filters import should_track
 from .references import insert_checking_references, replace_missing_references
+from .storable import dropped_when_refused, storable_json
 
 logger = logging.getLogger(__name__)
 _last_kick = float("-inf")
@@ -136,12 +137,17 @@ def record_event(
     return event
 
 
-def record_request_event(request: HttpRequest, kind: str, **columns: Any) -> Event:
-    """An event for the request's visitor with the request's path, referrer, UTM and device."""
+def record_request_event(request: HttpRequest, kind: str, **columns: Any) -> Event | None:
+    """An event for the request's visitor with the request's path, referrer, UTM and device;
+    None when a value cannot be stored (storable.py): the page is served as if untracked."""
     details = request_details(request)
     details.update({k: columns.pop(k) for k in list(columns) if k in details})
-    contact_id = visitor_contact_id(request, country=details["country"])
-    return record_event(contact_id, kind, request=request, details=details, **columns)
+    with dropped_when_refused(f"a {kind} event"):
+        if "data" in columns:
+            columns["data"] = storable_json(columns["data"])
+        contact_id = visitor_contact_id(request, country=details["country"])
+        return record_event(contact_id, kind, request=request, details=details, **columns)
+    return None
 
 
 def record_page_view(request: HttpRequest, page) -> Event | None:
