@@ -93,7 +93,7 @@ def campaign(status: str = "active", **fields):
     return Campaign.objects.create(name=fields.pop("name", f"Campaign {n}"), status=status, **fields)
 
 
-def step(campaign, kind: str = "action", parent=None, branch: str = "next", name: str = "", **config):
+def step(campaign, kind: str = "action", /, *, parent=None, branch: str = "next", name: str = "", **config):
     from wagtail_segments.campaigns.models import Step
 
     return Step.objects.create(campaign=campaign, kind=kind, parent=parent, branch=branch, name=name, config=config)
