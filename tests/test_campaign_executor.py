@@ -149,15 +149,6 @@ def test_a_step_done_by_a_worker_that_died_before_moving_the_run_is_not_done_aga
     assert Run.objects.get(pk=run.pk).state == "completed"
 
 
-def test_an_unexpired_lease_keeps_other_workers_off_and_an_expired_one_does_not():
-    campaign, _ = send_campaign()
-    run = factories.run(campaign, factories.contact(), lease_owner="busy-worker",
-                        lease_until=timezone.now() + datetime.timedelta(minutes=1))
-    assert claim_due_runs() == []
-    Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - datetime.timedelta(seconds=1))
-    assert [r.pk for r in claim_due_runs()] == [run.pk]
-
-
 def test_a_paused_campaign_holds_its_runs_where_they_are():
     campaign, (send,) = send_campaign()
     run = factories.run(campaign, factories.contact())

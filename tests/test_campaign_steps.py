@@ -100,3 +100,18 @@ def test_a_re_entry_after_days_needs_the_days():
     campaign = factories.campaign(reentry="after_days")
     with pytest.raises(ValidationError):
         campaign.full_clean()
+
+
+def test_a_step_with_runs_on_it_cannot_be_deleted_but_its_campaign_can():
+    from django.db.models import RestrictedError
+
+    from wagtail_segments.campaigns.models import Campaign, StepLog
+
+    campaign = factories.campaign()
+    first, = factories.chain(campaign, ("wait", {"days": 1}))
+    run = factories.run(campaign, factories.contact())
+    StepLog.objects.create(run=run, step=first, state="done")
+    with pytest.raises(RestrictedError):
+        first.delete()
+    campaign.delete()
+    assert not Campaign.objects.exists() and not StepLog.objects.exists()

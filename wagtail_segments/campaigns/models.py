@@ -164,8 +164,9 @@ class Run(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="campaign_runs")
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.ACTIVE)
-    # PROTECT: a step with runs on it is not deleted until someone says where they go.
-    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
+    # RESTRICT: a step with runs on it is not deleted until someone says where they go
+    # (deleting the whole campaign deletes its runs, and is allowed).
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.RESTRICT, related_name="runs")
     # None for a run that is not due by time: finished, or held on a step whose outcome is unknown.
     next_due_at = models.DateTimeField(_("next due"), null=True, blank=True)
     lease_owner = models.CharField(max_length=64, blank=True)
@@ -213,7 +214,7 @@ class StepLog(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="logs")
-    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="logs")
+    step = models.ForeignKey(Step, on_delete=models.RESTRICT, related_name="logs")
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.CLAIMED)
     claimed_by = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
