@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from wagtail_segments.segments.models import Segment
 
@@ -63,7 +63,9 @@ def on_contacts_merged(sender, source, into, **kwargs) -> None:
             continue
         loser = other if run.progress > other.progress else run
         leave_live_run(loser.pk, state=Run.State.MERGED)
-    Run.objects.filter(contact=source).update(contact=into)
+    # A new version: a worker holding one of these runs stops at its next compare-and-set
+    # instead of acting for the merged-away contact; the run is taken up when its lease ends.
+    Run.objects.filter(contact=source).update(contact=into, version=F("version") + 1)
 
 
 def _with_progress(runs):
