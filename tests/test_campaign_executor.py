@@ -288,3 +288,30 @@ def test_goals_racing_timeouts_on_many_runs_leave_each_run_one_way():
         assert goal_logged == (state == "left")  # the goal's move and the engine's never both win
         if state == "completed":
             assert run_id in CountedSend.calls
+
+
+class HalfDone(Action):
+    """A transactional action that writes, then fails: its write must not survive."""
+
+    name = "test_half_done"
+    label = "Half done"
+    transactional = True
+
+    def execute(self, run, config):
+        from wagtail_segments.models import Contact
+
+        Contact.objects.filter(pk=run.contact_id).update(points=99)
+        raise ValueError("broke halfway")
+
+
+def test_a_transactional_action_that_fails_halfway_leaves_nothing_behind():
+    campaign = factories.campaign()
+    factories.chain(campaign, ("action", {"action": "test_half_done"}))
+    contact = factories.contact(points=1)
+    run = factories.run(campaign, contact)
+    run_due_steps()
+    contact.refresh_from_db()
+    run.refresh_from_db()
+    assert contact.points == 1
+    assert (run.state, run.attempts, run.last_error) == ("active", 1, "ValueError: broke halfway")
+    assert StepLog.objects.get(run=run).state == "failed"

@@ -1,25 +1,22 @@
 """Executing claimed runs, step by step, each step at most once.
 
-For each step a run reaches:
+Every step starts by locking the run's row and checking that it is still as this worker
+claimed it (version, lease, live state); then one of two paths:
 
-1. *Begin*: with the run's row locked (and its version still the one the claim set), the
-   (run, step) ``StepLog`` row is created as ``claimed`` and committed before anything is done.
-   If the row is already there:
+- **Waits and transactional actions** (everything they do is written to this database): the
+  effect, the (run, step) ``StepLog`` row marked ``done`` and the run's move to its next
+  step commit in *one* transaction. A worker that dies mid-step leaves nothing behind, and
+  the step is simply done again; a log already ``done`` is not done twice.
+- **Any other action** (an email, a webhook): the log row is committed as ``claimed``
+  *before* the side effect, marked ``done`` after it, then the run moves. A worker that
+  finds the row ``claimed`` (its worker died while acting) marks it ``unknown`` and holds
+  the run (``next_due_at`` empty) for a person (``resolve_unknown_step``); ``done`` (died
+  after acting) moves the run on; ``failed`` is the retry.
 
-   - ``done``: a worker acted and died before moving the run; it is moved on now;
-   - ``failed``: an earlier attempt failed; this is the retry;
-   - ``claimed``: a worker died while acting. A *transactional* action (everything it does
-     is in this database, committed together with its "done" mark) left nothing behind and
-     is done again; any other action is marked ``unknown`` and the run is held
-     (``next_due_at`` empty) for a person to resolve (``resolve_unknown_step``).
-
-2. *Act*: the action runs; a transactional one inside one transaction with the "done" mark,
-   which checks that the log is still this worker's claim (else it rolls back).
-3. *Move*: a compare-and-set on (state, step, version) takes the run to its next step, or ends
-   it. A goal that moved the run meanwhile wins: the set finds nothing and the worker stops.
-
-A failing action retries with the engine's back-off (``attempts``, ``next_due_at``) and, after
-``CAMPAIGN_MAX_ATTEMPTS``, the run fails with the error.
+Every move is a compare-and-set on (state, step, version): a goal or a merge that moved the
+run first wins, and the worker stops. A failing action retries with the engine's back-off
+(``attempts``, ``next_due_at``) and, after ``CAMPAIGN_MAX_ATTEMPTS``, the run fails.
+One transactional step costs one commit; the claim's commit is shared by its batch.
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ HELD = "held"
 
 
 class LostClaim(Exception):
-    """The step log is no longer this worker's claim: undo what the transaction did."""
+    """The run moved under the step's transaction (a goal, a merge): undo what it did."""
 
 
 def run_due_steps(batch: int | None = None, lease_seconds: float | None = None) -> int:
@@ -76,33 +73,87 @@ def execute_run(run: Run, owner: str) -> str:
             return _release(run, owner) or LOST
         kind = step_kind(step)
         if kind is None or not kind.in_path:
-            return _fail(run, owner, None, _("“%(step)s” is not a step a run can stand on.") % {"step": step})
-        begun = _begin(run, step, owner)
-        if begun in (LOST, HELD):
-            return begun
-        log, act = begun
+            return _fail(run, owner, _("“%(step)s” is not a step a run can stand on.") % {"step": step})
         action = get_action(step.config) if step.kind == "action" else None
-        if act:
-            outcome = _act(run, step, log, owner, action)
-            if outcome is not None:
-                return outcome
-        if action is not None and action.ends_run:
-            return _move(run, owner, {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now}) or LOST
-        fields = arrival(step.child(Step.Branch.NEXT), timezone.now())
-        state = _move(run, owner, fields, keep_lease=fields["state"] == Run.State.ACTIVE)
+        if step.kind == "action" and action is None:
+            return _fail(run, owner, _("“%(action)s” is not an action.") % {"action": step.config.get("action")})
+        if action is None or action.transactional:
+            state = _step_in_one_transaction(run, step, owner, action)
+        else:
+            state = _step_with_side_effect(run, step, owner, action)
         if state != Run.State.ACTIVE:
-            return state or LOST
+            return state
     return _release(run, owner) or LOST
+
+
+def _holds(run: Run, owner: str) -> bool:
+    """Lock the run's row if it is still as this worker claimed it."""
+    held = Run.objects.select_for_update().filter(
+        pk=run.pk, version=run.version, lease_owner=owner, state__in=LIVE_STATES
+    )
+    return held.values_list("pk", flat=True).first() is not None
+
+
+def _step_in_one_transaction(run: Run, step: Step, owner: str, action) -> str:
+    """A wait or a transactional action: its effect, its log and the run's move commit
+    together, or not at all (then the step is simply done again)."""
+    try:
+        with transaction.atomic():
+            if not _holds(run, owner):
+                return LOST
+            log = StepLog.objects.select_for_update().filter(run=run, step=step).first()
+            if log is not None and log.state == StepLog.State.UNKNOWN:
+                return HELD
+            if log is None or log.state != StepLog.State.DONE:
+                result = action.execute(run, step.config) if action is not None else {}
+                now = timezone.now()
+                done = {"state": StepLog.State.DONE, "claimed_by": owner, "result": result or {},
+                        "finished_at": now, "error": ""}
+                if log is None:
+                    StepLog.objects.create(run=run, step=step, started_at=now, **done)
+                else:
+                    StepLog.objects.filter(pk=log.pk).update(**done)
+            state = _advance(run, owner, step, action)
+            if state is None:
+                raise LostClaim
+            return state
+    except LostClaim:
+        return LOST
+    except Exception as error:
+        logger.warning("Campaign run %s: step %s failed: %r", run.pk, step.key, error)
+        message = f"{type(error).__name__}: {error}"
+        StepLog.objects.update_or_create(run=run, step=step, defaults={
+            "state": StepLog.State.FAILED, "claimed_by": owner, "error": message, "finished_at": timezone.now(),
+        })
+        return _fail(run, owner, message)
+
+
+def _step_with_side_effect(run: Run, step: Step, owner: str, action) -> str:
+    """Any other action: its log is committed as claimed before it acts, and marked done
+    after; a worker finding it claimed never acts again (``_begin``)."""
+    begun = _begin(run, step, owner)
+    if begun in (LOST, HELD):
+        return begun
+    log, act = begun
+    if act:
+        claimed = StepLog.objects.filter(pk=log.pk, state=StepLog.State.CLAIMED, claimed_by=owner)
+        try:
+            result = action.execute(run, step.config)
+        except Exception as error:
+            logger.warning("Campaign run %s: step %s failed: %r", run.pk, step.key, error)
+            message = f"{type(error).__name__}: {error}"
+            claimed.update(state=StepLog.State.FAILED, error=message, finished_at=timezone.now())
+            return _fail(run, owner, message)
+        if not claimed.update(state=StepLog.State.DONE, result=result or {}, finished_at=timezone.now()):
+            return LOST
+    return _advance(run, owner, step, action) or LOST
 
 
 def _begin(run: Run, step: Step, owner: str):
     """Create or take over the step's log; returns (log, act?) or LOST / HELD."""
     now = timezone.now()
     with transaction.atomic():
-        held = Run.objects.select_for_update().filter(
-            pk=run.pk, version=run.version, lease_owner=owner, state__in=LIVE_STATES
-        )
-        if held.values_list("pk", flat=True).first() is None:
+        if not _holds(run, owner):
             return LOST
         log = StepLog.objects.select_for_update().filter(run=run, step=step).first()
         if log is None:
@@ -110,7 +161,7 @@ def _begin(run: Run, step: Step, owner: str):
             return log, True
         if log.state == StepLog.State.DONE:
             return log, False
-        if log.state == StepLog.State.CLAIMED and not _repeatable(step):
+        if log.state == StepLog.State.CLAIMED:
             StepLog.objects.filter(pk=log.pk).update(state=StepLog.State.UNKNOWN, finished_at=now)
             hold = _("A worker stopped while acting on “%(step)s”: whether it acted is unknown.") % {"step": step}
             Run.objects.filter(pk=run.pk, version=run.version).update(
@@ -127,39 +178,13 @@ def _begin(run: Run, step: Step, owner: str):
         return log, True
 
 
-def _repeatable(step: Step) -> bool:
-    """Whether a step a dead worker left half done may simply be done again."""
-    if step.kind != "action":
-        return True
-    action = get_action(step.config)
-    return action is None or action.transactional
-
-
-def _act(run: Run, step: Step, log: StepLog, owner: str, action) -> str | None:
-    """Do the step; None when it is done (the caller moves the run on)."""
-    claimed = StepLog.objects.filter(pk=log.pk, state=StepLog.State.CLAIMED, claimed_by=owner)
-    if step.kind != "action":
-        done = claimed.update(state=StepLog.State.DONE, finished_at=timezone.now())
-        return None if done else LOST
-    if action is None:
-        return _fail(run, owner, log, _("“%(action)s” is not an action.") % {"action": step.config.get("action")})
-    try:
-        if action.transactional:
-            with transaction.atomic():
-                if claimed.select_for_update().values_list("pk", flat=True).first() is None:
-                    raise LostClaim
-                result = action.execute(run, step.config)
-                claimed.update(state=StepLog.State.DONE, result=result or {}, finished_at=timezone.now())
-            return None
-        result = action.execute(run, step.config)
-    except LostClaim:
-        return LOST
-    except Exception as error:
-        logger.warning("Campaign run %s: step %s failed: %r", run.pk, step.key, error)
-        return _fail(run, owner, log, f"{type(error).__name__}: {error}")
-    if not claimed.update(state=StepLog.State.DONE, result=result or {}, finished_at=timezone.now()):
-        return LOST
-    return None
+def _advance(run: Run, owner: str, step: Step, action) -> str | None:
+    """Move the run past a done step: to its next step, or out when the action ends runs."""
+    now = timezone.now()
+    if action is not None and action.ends_run:
+        return _move(run, owner, {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now})
+    fields = arrival(step.child(Step.Branch.NEXT), now)
+    return _move(run, owner, fields, keep_lease=fields["state"] == Run.State.ACTIVE)
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:
@@ -167,12 +192,9 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=conf.CAMPAIGN_RETRY_SECONDS * 2 ** (attempts - 1))
 
 
-def _fail(run: Run, owner: str, log: StepLog | None, error: str) -> str:
+def _fail(run: Run, owner: str, error: str) -> str:
+    """A failed attempt: due again after the back-off, or the run fails after the last."""
     now = timezone.now()
-    if log is not None:
-        StepLog.objects.filter(pk=log.pk, state=StepLog.State.CLAIMED, claimed_by=owner).update(
-            state=StepLog.State.FAILED, error=error, finished_at=now,
-        )
     attempts = run.attempts + 1
     if attempts >= conf.CAMPAIGN_MAX_ATTEMPTS:
         fields = {"state": Run.State.FAILED, "next_due_at": None, "finished_at": now}
