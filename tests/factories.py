@@ -83,3 +83,37 @@ def contact(**fields) -> Contact:
 
 def event(contact: Contact, kind: str = "page_view", **fields) -> Event:
     return Event.objects.create(contact=contact, kind=kind, **fields)
+
+
+def campaign(status: str = "active", **fields):
+    """A campaign, active unless told; its steps come from ``step`` / ``chain``."""
+    from wagtail_segments.campaigns.models import Campaign
+
+    n = next(_counter)
+    return Campaign.objects.create(name=fields.pop("name", f"Campaign {n}"), status=status, **fields)
+
+
+def step(campaign, kind: str = "action", /, *, parent=None, branch: str = "next", name: str = "", **config):
+    from wagtail_segments.campaigns.models import Step
+
+    return Step.objects.create(campaign=campaign, kind=kind, parent=parent, branch=branch, name=name, config=config)
+
+
+def chain(campaign, *steps: tuple[str, dict]) -> list:
+    """Steps one after the other on their "next" branches: ``("wait", {"days": 1})``, …"""
+    made, parent = [], None
+    for kind, config in steps:
+        parent = step(campaign, kind, parent=parent, **config)
+        made.append(parent)
+    return made
+
+
+def run(campaign, contact, **fields):
+    """A live run standing on the campaign's first step, due now unless told."""
+    from django.utils import timezone
+
+    from wagtail_segments.campaigns.models import Run
+
+    fields.setdefault("step", campaign.first_step())
+    fields.setdefault("next_due_at", timezone.now())
+    return Run.objects.create(campaign=campaign, contact=contact, **fields)

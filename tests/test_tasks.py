@@ -83,6 +83,7 @@ def test_schedules_are_created_once_and_kept_up_to_date():
     ensure_schedules()
     names = list(Schedule.objects.filter(name__startswith="wagtail_segments").values_list("name", flat=True))
     assert sorted(names) == [
+        "wagtail_segments: campaign steps",
         "wagtail_segments: daily segment counts",
         "wagtail_segments: process new events",
         "wagtail_segments: rebuild segments",

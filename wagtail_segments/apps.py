@@ -30,6 +30,7 @@ class WagtailSegmentsConfig(AppConfig):
         user_logged_in.connect(on_user_logged_in, dispatch_uid="wagtail_segments.login")
         event_recorded.connect(log_recorded_event, dispatch_uid="wagtail_segments.debug_log")
         self.connect_segments()
+        self.connect_campaigns()
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="wagtail_segments.schedules")
 
     def connect_segments(self) -> None:
@@ -48,3 +49,11 @@ class WagtailSegmentsConfig(AppConfig):
         contacts_merged.connect(receivers.on_contacts_merged, dispatch_uid=uid + "merged")
         contacts_imported.connect(on_contacts_imported, dispatch_uid=uid + "imported")
         post_save.connect(receivers.on_segment_saved, sender=Segment, dispatch_uid=uid + "saved")
+
+    def connect_campaigns(self) -> None:
+        from .campaigns import receivers
+        from .signals import contacts_merged, segment_entered
+
+        uid = "wagtail_segments.campaigns."
+        segment_entered.connect(receivers.on_segment_entered, dispatch_uid=uid + "entered")
+        contacts_merged.connect(receivers.on_contacts_merged, dispatch_uid=uid + "merged")

@@ -60,6 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENT_REBUILD_MINUTES": 15,
     "RETENTION_DAYS": 395,
     "RETENTION_BATCH_SIZE": 5000,
+    # Campaign engine
+    "CAMPAIGN_BATCH_SIZE": 100,  # due runs one worker claims at a time
+    "CAMPAIGN_LEASE_SECONDS": 300,  # a claimed run not moved by then is claimed again
+    "CAMPAIGN_MAX_ATTEMPTS": 5,  # failed attempts at a step before the run fails
+    "CAMPAIGN_RETRY_SECONDS": 60,  # the first retry's delay, doubled after each failure
+    "CAMPAIGN_LOOP_SECONDS": 55,  # how long the engine's loop keeps watching for due runs
 }
 
 

@@ -1,5 +1,11 @@
 """Every model of the app, importable from one place; Django finds them here."""
 
+from wagtail_segments.campaigns.models import (  # noqa: F401
+    Campaign,
+    Run,
+    Step,
+    StepLog,
+)
 from wagtail_segments.contacts.models import (  # noqa: F401
     Company,
     Contact,

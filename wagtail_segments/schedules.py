@@ -25,6 +25,12 @@ SCHEDULES = [
         "schedule_type": "D",
     },
     {
+        "name": "wagtail_segments: campaign steps",
+        "func": "wagtail_segments.campaigns.tasks.run_due_campaign_steps",
+        "schedule_type": "I",  # starts a loop that acts on due runs for most of the minute
+        "minutes": 1,
+    },
+    {
         "name": "wagtail_segments: retention",
         "func": "wagtail_segments.contacts.tasks.prune_old_data",
         "schedule_type": "D",

@@ -1,0 +1,134 @@
+"""Contacts enter campaigns by segment entry or by enrolment, within the re-entry policy."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tests import factories
+from tests.segment_helpers import rule, segment
+from wagtail_segments.campaigns import entry
+from wagtail_segments.campaigns.entry import enrol
+from wagtail_segments.campaigns.models import Run
+from wagtail_segments.contacts.identity import merge_contacts
+from wagtail_segments.segments.evaluation import evaluate_contacts
+from wagtail_segments.segments.manual import add_contacts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch):
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: calls.append(func))
+    return calls
+
+
+def runs_of(campaign):
+    return list(Run.objects.filter(campaign=campaign).values_list("contact_id", "state"))
+
+
+def test_entering_the_entry_segment_starts_a_run_on_the_first_step(queued_tasks, django_capture_on_commit_callbacks):
+    members = segment(kind="static", build=False)
+    campaign = factories.campaign(entry_segment=members)
+    first, _wait = factories.chain(campaign, ("action", {"action": "add_tags", "tags": ["hi"]}), ("wait", {"days": 1}))
+    contact = factories.contact()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_contacts(members, [contact])
+
+    run = Run.objects.get(campaign=campaign)
+    assert (run.contact_id, run.state, run.step_id, run.source) == (contact.pk, "active", first.pk, "segment")
+    assert run.next_due_at <= timezone.now()
+    assert queued_tasks == ["wagtail_segments.campaigns.tasks.run_due_campaign_steps"]
+
+
+def test_a_segments_first_build_does_not_enrol_those_already_matching(queued_tasks, django_capture_on_commit_callbacks):
+    early = factories.contact(first_name="Vera")
+    vips = segment(rule("contact_field", field="first_name", operator="eq", value="Vera"), build=False)
+    campaign = factories.campaign(entry_segment=vips)
+    factories.chain(campaign, ("wait", {"days": 1}))
+    from wagtail_segments.segments.evaluation import rebuild_segment
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rebuild_segment(vips)
+    assert runs_of(campaign) == []
+
+    later = factories.contact(first_name="Vera")
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_contacts([later.pk])
+    assert runs_of(campaign) == [(later.pk, "waiting")]
+    assert early.pk in set(vips.members().values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("fields", [
+    {"status": "draft"}, {"status": "paused"}, {"status": "finished"},
+    {"starts_at": timezone.now() + datetime.timedelta(days=1)},
+    {"ends_at": timezone.now() - datetime.timedelta(days=1)},
+])
+def test_only_an_active_campaign_inside_its_dates_enrols(fields):
+    campaign = factories.campaign(**{"status": "active", **fields})
+    factories.chain(campaign, ("wait", {"days": 1}))
+    assert enrol(campaign, [factories.contact()]) == 0
+    assert runs_of(campaign) == []
+
+
+def test_enrolment_by_hand_takes_a_queryset_objects_or_ids_and_skips_merged_contacts():
+    campaign = factories.campaign()
+    factories.chain(campaign, ("wait", {"days": 1}))
+    ann, bob, gone = factories.contact(email="ann@example.com"), factories.contact(), factories.contact()
+    merge_contacts(gone, bob)
+    assert enrol(campaign, [ann, bob.pk, gone.pk], source="manual") == 2
+    assert sorted(runs_of(campaign)) == sorted([(ann.pk, "waiting"), (bob.pk, "waiting")])
+
+
+def test_once_means_never_again_after_finishing():
+    campaign = factories.campaign(reentry="once")
+    factories.chain(campaign, ("wait", {"days": 1}))
+    contact = factories.contact()
+    assert enrol(campaign, [contact]) == 1
+    Run.objects.filter(campaign=campaign).update(state="completed")
+    assert enrol(campaign, [contact]) == 0
+
+
+def test_after_finishing_allows_a_new_run_only_once_the_last_ended():
+    campaign = factories.campaign(reentry="after_finishing")
+    factories.chain(campaign, ("wait", {"days": 1}))
+    contact = factories.contact()
+    assert enrol(campaign, [contact]) == 1
+    assert enrol(campaign, [contact]) == 0
+    Run.objects.filter(campaign=campaign).update(state="left")
+    assert enrol(campaign, [contact]) == 1
+    assert Run.objects.filter(campaign=campaign).count() == 2
+
+
+def test_after_days_counts_from_the_last_entry():
+    campaign = factories.campaign(reentry="after_days", reentry_days=7)
+    factories.chain(campaign, ("wait", {"days": 1}))
+    contact = factories.contact()
+    enrol(campaign, [contact])
+    Run.objects.filter(campaign=campaign).update(state="completed", entered_at=timezone.now() - datetime.timedelta(days=6))
+    assert enrol(campaign, [contact]) == 0
+    Run.objects.filter(campaign=campaign).update(entered_at=timezone.now() - datetime.timedelta(days=8))
+    assert enrol(campaign, [contact]) == 1
+
+
+def test_the_database_allows_one_live_run_per_campaign_and_contact():
+    campaign = factories.campaign()
+    contact = factories.contact()
+    factories.run(campaign, contact)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factories.run(campaign, contact)
+    factories.run(campaign, contact, state="completed")  # ended runs are history: any number
+
+
+def test_a_concurrent_enrolment_that_loses_the_race_is_already_in(monkeypatch):
+    campaign = factories.campaign(reentry="after_finishing")
+    factories.chain(campaign, ("wait", {"days": 1}))
+    contact = factories.contact()
+    assert enrol(campaign, [contact]) == 1
+    # As if the other enrolment committed between this one's policy check and its insert.
+    monkeypatch.setattr(entry, "excluded_by_reentry", lambda *args: set())
+    assert enrol(campaign, [contact, factories.contact()]) == 1
+    assert Run.objects.filter(campaign=campaign, contact=contact).count() == 1

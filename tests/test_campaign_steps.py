@@ -1,0 +1,117 @@
+"""A campaign's tree is refused when it cannot run, with a message naming the step."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests import factories
+from tests.segment_helpers import segment
+from wagtail_segments.campaigns.models import Step
+from wagtail_segments.campaigns.steps import STEP_KINDS, StepKind, validate_tree
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def choice_kind():
+    """A step kind with two required branches, the shape decisions and conditions take."""
+
+    class Choice(StepKind):
+        name = "test_choice"
+        label = "Choice"
+        branches = ("yes", "no")
+        required_branches = ("yes", "no")
+
+    yield Choice
+    STEP_KINDS.pop("test_choice")
+
+
+def test_a_runnable_tree_has_no_problems():
+    campaign = factories.campaign()
+    factories.chain(campaign, ("action", {"action": "add_tags", "tags": ["a"]}), ("wait", {"days": 2}))
+    factories.step(campaign, "goal", segment=segment(kind="static", build=False).pk)
+    assert validate_tree(campaign) == []
+    campaign.full_clean()
+
+
+def test_a_loop_is_refused_naming_its_steps():
+    campaign = factories.campaign()
+    first, second = factories.chain(campaign, ("wait", {"days": 1}), ("wait", {"days": 2}))
+    loop_a = factories.step(campaign, "wait", name="Loop A", days=1)
+    loop_b = factories.step(campaign, "wait", name="Loop B", parent=loop_a, days=1)
+    Step.objects.filter(pk=loop_a.pk).update(parent=loop_b)
+    problems = validate_tree(campaign)
+    assert any("Loop A" in p and "loop" in p for p in problems)
+    assert any("Loop B" in p and "loop" in p for p in problems)
+    assert not any(first.name and first.name in p for p in problems)
+
+
+def test_an_empty_required_branch_is_refused_naming_the_step(choice_kind):
+    campaign = factories.campaign()
+    fork = factories.step(campaign, "test_choice", name="Opened?")
+    factories.step(campaign, "wait", parent=fork, branch="yes", days=1)
+    assert validate_tree(campaign) == ["Step “Opened?”: its “No” branch is empty."]
+
+
+def test_a_branch_the_step_does_not_have_is_refused():
+    campaign = factories.campaign()
+    first = factories.step(campaign, "wait", name="Pause", days=1)
+    factories.step(campaign, "wait", name="Odd", parent=first, branch="yes", days=1)
+    assert validate_tree(campaign) == ["Step “Odd”: “Pause” has no “Yes” branch."]
+
+
+def test_a_reference_to_a_deleted_segment_is_refused_naming_the_step():
+    campaign = factories.campaign()
+    gone = segment(kind="static", build=False)
+    factories.step(campaign, "action", name="File them", action="add_to_segment", segment=gone.pk)
+    factories.step(campaign, "goal", name="Bought", segment=gone.pk)
+    gone.delete()
+    problems = validate_tree(campaign)
+    assert len(problems) == 2
+    assert problems[0].startswith("Step “File them”: The segment it refers to")
+    assert problems[1].startswith("Step “Bought”: The segment it refers to")
+    with pytest.raises(ValidationError) as raised:
+        campaign.full_clean()
+    assert "File them" in str(raised.value)
+
+
+def test_an_action_that_does_not_exist_or_a_dynamic_segment_target_is_refused():
+    campaign = factories.campaign()
+    factories.step(campaign, "action", name="Mystery", action="teleport")
+    factories.step(campaign, "goal", segment=segment(build=False).pk)
+    dynamic = segment(build=False)
+    factories.step(campaign, "action", name="Add", action="add_to_segment", segment=dynamic.pk,
+                   parent=campaign.first_step())
+    problems = validate_tree(campaign)
+    assert "Step “Mystery”: “teleport” is not an action." in problems
+    assert any(p.startswith("Step “Add”:") and "dynamic" in p for p in problems)
+
+
+def test_a_goal_inside_the_path_and_two_first_steps_are_refused():
+    campaign = factories.campaign()
+    first = factories.step(campaign, "wait", name="One", days=1)
+    factories.step(campaign, "wait", name="Two", days=1)
+    factories.step(campaign, "goal", name="Late goal", parent=first, segment=segment(build=False).pk)
+    problems = validate_tree(campaign)
+    assert any("Late goal" in p and "whole campaign" in p for p in problems)
+    assert any("more than one first step" in p and "One" in p and "Two" in p for p in problems)
+
+
+def test_a_re_entry_after_days_needs_the_days():
+    campaign = factories.campaign(reentry="after_days")
+    with pytest.raises(ValidationError):
+        campaign.full_clean()
+
+
+def test_a_step_with_runs_on_it_cannot_be_deleted_but_its_campaign_can():
+    from django.db.models import RestrictedError
+
+    from wagtail_segments.campaigns.models import Campaign, StepLog
+
+    campaign = factories.campaign()
+    first, = factories.chain(campaign, ("wait", {"days": 1}))
+    run = factories.run(campaign, factories.contact())
+    StepLog.objects.create(run=run, step=first, state="done")
+    with pytest.raises(RestrictedError):
+        first.delete()
+    campaign.delete()
+    assert not Campaign.objects.exists() and not StepLog.objects.exists()
