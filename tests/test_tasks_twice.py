@@ -22,8 +22,10 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from tests import factories
 from tests.segment_helpers import rule, segment
-from wagtail_segments.contacts.models import Contact, Event, ProcessingPosition
+from wagtail_segments.campaigns.models import Campaign, Run
+from wagtail_segments.contacts.models import Contact, Event, ProcessingPosition, TaggedContact
 from wagtail_segments.contacts.tasks import POSITION_NAME
 from wagtail_segments.schedules import SCHEDULES
 from wagtail_segments.segments.models import Segment, SegmentDailyCount
@@ -56,6 +58,14 @@ def scenario() -> dict:
     ]:
         Event.objects.create(contact=contact, kind="page_view", path=path, time=time, country=country)
     segment(rule("contact_field", field="email", operator="contains", value="example.com"), slug="known")
+    # Two runs due now on a campaign that adds points, then tags, then waits a day.
+    welcome = factories.campaign(name="welcome")
+    factories.chain(
+        welcome, ("action", {"action": "change_points", "points": 5}),
+        ("action", {"action": "add_tags", "tags": ["welcomed"]}), ("wait", {"days": 1}),
+    )
+    for contact in (ann, bob):
+        factories.run(welcome, contact)
     return {"segment": pricing.pk, "contacts": [ann.pk, bob.pk]}
 
 
@@ -77,11 +87,16 @@ def outcome() -> dict:
         ),
         "member counts": sorted(Segment.objects.values_list("slug", "member_count")),
         "daily counts": sorted(SegmentDailyCount.objects.values_list("segment__slug", "date", "count")),
+        "tags": sorted((name[t.content_object_id], t.tag.name) for t in TaggedContact.objects.all()),
+        "runs": sorted(
+            (name[r.contact_id], r.state, r.step.kind if r.step else None, r.logs.count()) for r in Run.objects.all()
+        ),
     }
 
 
 def fresh_scenario() -> dict:
     Contact.objects.all().delete()
+    Campaign.objects.all().delete()
     Segment.objects.all().delete()
     ProcessingPosition.objects.all().delete()
     return scenario()
@@ -119,6 +134,7 @@ TASKS = {
     "wagtail_segments.segments.tasks.rebuild_all_segments": lambda ids: (),
     "wagtail_segments.segments.tasks.evaluate_contacts_task": lambda ids: (ids["contacts"],),
     "wagtail_segments.segments.tasks.record_daily_counts": lambda ids: (),
+    "wagtail_segments.campaigns.tasks.run_due_campaign_steps": lambda ids: (0,),
 }
 
 
