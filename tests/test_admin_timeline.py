@@ -53,3 +53,9 @@ def test_segment_and_touchpoint_events_say_what_happened(admin_client):
     assert "{'" not in html
     assert "Segment “VIPs”" in html and "Import" in html
     assert "Call (manual)" in html and "Renewal &lt;soon&gt;" in html
+
+
+def test_a_contact_not_seen_yet_says_so_instead_of_none(admin_client):
+    html = inspect(admin_client, factories.contact(email="new@example.com", last_seen=None))
+    assert "<dt>Last seen</dt><dd>Not seen yet</dd>" in html
+    assert ">None<" not in html
