@@ -18,6 +18,14 @@ from wagtail_segments.contacts.models import (  # noqa: F401
     TaggedContact,
     Touchpoint,
 )
+from wagtail_segments.messaging.models import (  # noqa: F401
+    Consent,
+    Delivery,
+    EmailMessage,
+    ProviderEvent,
+    SmsMessage,
+    Suppression,
+)
 from wagtail_segments.segments.models import (  # noqa: F401
     Membership,
     PendingEvaluation,

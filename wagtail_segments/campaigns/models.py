@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import swapper
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -53,6 +54,27 @@ class Campaign(models.Model):
         Segment, verbose_name=_("enters when joining segment"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="entry_campaigns",
     )
+    # Segment as source: its members when the campaign is activated, then whoever joins.
+    entry_segment_members = models.BooleanField(
+        _("also enrol the segment's members when activated"), default=False,
+    )
+    entry_form = models.ForeignKey(
+        swapper.get_model_name("wagtailcore", "Page"), verbose_name=_("enters when submitting form"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    entry_page = models.ForeignKey(
+        swapper.get_model_name("wagtailcore", "Page"), verbose_name=_("enters when visiting page"),
+        null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    entry_page_descendants = models.BooleanField(_("or any page under it"), default=False)
+    entry_tag = models.CharField(_("enters when tagged"), max_length=100, blank=True)
+    # Marketing messages go out only inside the window (weekdays 0 = Monday; empty: any day),
+    # in the contact's time zone when known, else the site's.
+    send_days = models.JSONField(_("send on days"), default=list, blank=True)
+    send_from = models.TimeField(_("send from"), null=True, blank=True)
+    send_until = models.TimeField(_("send until"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True, editable=False)
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     objects = CampaignQuerySet.as_manager()
@@ -175,6 +197,12 @@ class Run(models.Model):
     version = models.PositiveIntegerField(default=0)
     last_error = models.TextField(_("last error"), blank=True)
     source = models.CharField(_("entered by"), max_length=20, blank=True)
+    # When the run reached its step, and when it finished the step before (a decision counts
+    # what the contact did since then).
+    reached_step_at = models.DateTimeField(_("reached its step"), null=True, blank=True)
+    previous_step_at = models.DateTimeField(_("finished the step before"), null=True, blank=True)
+    # The branch each split sent this run down, by the split's step key.
+    branches = models.JSONField(_("split branches"), default=dict, blank=True)
     entered_at = models.DateTimeField(_("entered"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

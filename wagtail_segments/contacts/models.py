@@ -97,6 +97,9 @@ class Contact(models.Model):
     # hand or created by code has none, so "seen in the last N days" does not match a list
     # imported this morning. Only the pass over new events moves it.
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True, db_index=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, help_text=_("An IANA name such as Europe/Paris; empty: the site's."),
+    )
     do_not_email = models.BooleanField(_("do not email"), default=False)
     do_not_email_reason = models.CharField(_("reason"), max_length=255, blank=True)
     do_not_sms = models.BooleanField(_("do not send SMS"), default=False)
@@ -163,6 +166,15 @@ class EventKind(models.TextChoices):
     SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
     SEGMENT_LEFT = "segment_left", _("Left a segment")
     TOUCHPOINT = "touchpoint", _("Touchpoint")
+    # What messages did: recorded by messaging, answered by decisions and message rules.
+    EMAIL_SENT = "email_sent", _("Email sent")
+    EMAIL_DELIVERED = "email_delivered", _("Email delivered")
+    EMAIL_OPENED = "email_opened", _("Email opened")
+    EMAIL_CLICKED = "email_clicked", _("Email link clicked")
+    EMAIL_BOUNCED = "email_bounced", _("Email bounced")
+    EMAIL_COMPLAINED = "email_complained", _("Email marked as spam")
+    EMAIL_UNSUBSCRIBED = "email_unsubscribed", _("Unsubscribed")
+    SMS_SENT = "sms_sent", _("SMS sent")
 
 
 # The kinds a visitor's own requests record: only these move a contact's last seen and

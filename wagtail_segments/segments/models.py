@@ -50,6 +50,11 @@ class Segment(models.Model):
     automatic_touchpoints_count = models.BooleanField(
         _("emails and SMS sent by campaigns count as touchpoints"), default=True,
     )
+    # Static segments marked public are offered on the preference page (a newsletter list).
+    public = models.BooleanField(
+        _("offered on the preference page"), default=False,
+        help_text=_("Contacts may join or leave this static segment from the link in every email."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
     objects = SegmentQuerySet.as_manager()
