@@ -8,6 +8,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
+    path("_segments/", include("wagtail_segments.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("login/", auth_views.LoginView.as_view(template_name="pages/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/"), name="logout"),

@@ -66,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "CAMPAIGN_MAX_ATTEMPTS": 5,  # failed attempts at a step before the run fails
     "CAMPAIGN_RETRY_SECONDS": 60,  # the first retry's delay, doubled after each failure
     "CAMPAIGN_LOOP_SECONDS": 55,  # how long the engine's loop keeps watching for due runs
+    # Messaging
+    "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
 }
 
 

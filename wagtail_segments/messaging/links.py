@@ -1,0 +1,67 @@
+"""The public links messages carry: open pixel, click redirect, one-click unsubscribe, the
+preference page and the double opt-in confirmation.
+
+Every link carries a value signed with the site's SECRET_KEY and a salt of its own, so a
+link for one purpose never works for another and a forged or edited link is refused
+(``BadLink``). Links do not expire: an email read a year later still unsubscribes.
+Absolute URLs start with ``PUBLIC_BASE_URL`` (setting), else the default Wagtail site's
+root URL.
+"""
+
+from __future__ import annotations
+
+from django.core import signing
+from django.urls import reverse
+
+SALT = "wagtail_segments.messaging.links"
+
+
+class BadLink(Exception):
+    """A link whose signature does not match: forged, edited or cut short."""
+
+
+def sign(purpose: str, value) -> str:
+    return signing.dumps(value, salt=f"{SALT}.{purpose}", compress=True)
+
+
+def unsign(purpose: str, token: str):
+    try:
+        return signing.loads(token, salt=f"{SALT}.{purpose}")
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise BadLink(str(error)) from error
+
+
+def base_url() -> str:
+    from wagtail.models import Site
+
+    from wagtail_segments.conf import settings as conf
+
+    if conf.PUBLIC_BASE_URL:
+        return conf.PUBLIC_BASE_URL.rstrip("/")
+    site = Site.objects.filter(is_default_site=True).first() or Site.objects.first()
+    return site.root_url.rstrip("/") if site else "http://localhost"
+
+
+def absolute(name: str, token: str) -> str:
+    return base_url() + reverse(f"wagtail_segments:{name}", args=[token])
+
+
+def open_pixel_url(delivery) -> str:
+    return absolute("email_open", sign("open", str(delivery.token)))
+
+
+def click_url(delivery, index: int) -> str:
+    """The redirect to the ``index``-th URL of ``delivery.links``: nowhere else."""
+    return absolute("email_click", sign("click", [str(delivery.token), index]))
+
+
+def unsubscribe_url(delivery) -> str:
+    return absolute("unsubscribe", sign("unsubscribe", str(delivery.token)))
+
+
+def preference_url(contact) -> str:
+    return absolute("preferences", sign("preferences", str(contact.uuid)))
+
+
+def confirm_url(contact, channel: str = "email") -> str:
+    return absolute("confirm", sign("confirm", [str(contact.uuid), channel]))

@@ -1,0 +1,18 @@
+"""Public endpoints of the app (email links, preferences). Include them in the site's urls.py::
+
+    path("_segments/", include("wagtail_segments.urls")),
+"""
+
+from django.urls import path
+
+from wagtail_segments.messaging import views
+
+app_name = "wagtail_segments"
+
+urlpatterns = [
+    path("o/<str:token>/", views.email_open, name="email_open"),
+    path("c/<str:token>/", views.email_click, name="email_click"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("p/<str:token>/", views.preferences, name="preferences"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+]
