@@ -68,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "CAMPAIGN_LOOP_SECONDS": 55,  # how long the engine's loop keeps watching for due runs
     # Messaging
     "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
+    "DOUBLE_OPT_IN_FIELD": None,  # a form field name; ticked: the submitter is sent a confirmation email
+    "CONFIRMATION_FROM_EMAIL": None,  # sender of confirmation emails; None: DEFAULT_FROM_EMAIL
+    "MACHINE_OPEN_SECONDS": 2,  # an open this soon after sending is a mail scanner's, not a person's
 }
 
 
