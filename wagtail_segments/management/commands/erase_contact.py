@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No contact {contact!r}.")
         if not yes:
-            if not options.get("interactive", True) or not self.stdin_is_interactive():
+            if not self.stdin_is_interactive():
                 raise CommandError("Erasing cannot be undone: pass --yes to confirm.")
             answer = input(f"Erase {found} and everything held about it? This cannot be undone. Type 'yes': ")
             if answer.strip().lower() != "yes":
