@@ -93,6 +93,20 @@ def test_an_unsubscribed_contact_who_confirms_a_fresh_request_may_be_mailed_agai
     assert "previously_withdrawn_at" in again.details
 
 
+def test_an_old_confirmation_link_never_undoes_a_later_unsubscribe(client):
+    ann = factories.contact(email="ann@example.com")
+    consent.request_confirmation(ann, source="form")
+    old_link = link_in(mail.outbox[0])
+    client.post(old_link)
+    consent.unsubscribe(ann, source="link")
+    response = client.post(old_link)
+    assert response.status_code == 200 and b"You have unsubscribed since" in response.content
+    ann.refresh_from_db()
+    assert ann.do_not_email and consent.is_suppressed("ann@example.com")
+    assert Consent.objects.get().status == Consent.Status.WITHDRAWN
+    assert consent.confirm_consent(ann) is False
+
+
 @pytest.mark.parametrize("reason", ["bounced", "complained", "staff: asked by phone"])
 def test_a_confirmation_never_lifts_a_bounce_a_complaint_or_a_staff_block(client, reason):
     ann = factories.contact(email="ann@example.com")

@@ -206,12 +206,14 @@ def send_confirmation_email(contact: Contact, consent: Consent) -> Delivery:
 
 def confirm_consent(contact: Contact, channel: str = Channel.EMAIL) -> bool:
     """Record that ``contact`` confirmed through the signed link: consent confirmed with when
-    (and keeping where it was asked from). Returns False when it already was confirmed:
-    confirming twice changes nothing.
+    (and keeping where it was asked from). Returns False when nothing changed: it already was
+    confirmed (confirming twice is harmless), or it was withdrawn after the link was sent (an
+    old link never undoes a later unsubscribe: only a fresh request's link does).
 
-    A contact that had unsubscribed consents again here (``may_consent_again``): its
-    unsubscribe flag is cleared and the address leaves the suppression list. Any other block
-    stays, though the confirmation is recorded all the same, as the contact's own act.
+    A contact that had unsubscribed and then asked again consents again here
+    (``may_consent_again``): its unsubscribe flag is cleared and the address leaves the
+    suppression list. Any other block stays, though the confirmation is recorded all the
+    same, as the contact's own act.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -219,7 +221,7 @@ def confirm_consent(contact: Contact, channel: str = Channel.EMAIL) -> bool:
         consent, _created = Consent.objects.select_for_update().get_or_create(
             contact=contact, channel=channel, defaults={"source": "confirmation link", "requested_at": now},
         )
-        if consent.status == Consent.Status.CONFIRMED:
+        if consent.status in (Consent.Status.CONFIRMED, Consent.Status.WITHDRAWN):
             return False
         if channel == Channel.EMAIL and may_consent_again(contact):
             if contact.do_not_email:

@@ -25,7 +25,7 @@ from wagtail_segments.segments.manual import add_contacts, remove_contacts
 from wagtail_segments.segments.models import Membership, Segment
 
 from .consent import confirm_consent, may_consent_again, request_confirmation, unsubscribe
-from .links import BadLink, unsign
+from .links import BadLink, preference_url, unsign
 from .models import Channel, Consent
 
 TEMPLATES = "wagtail_segments/messaging/preferences/"
@@ -128,10 +128,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     contact = _contact(public_id)
     if contact is None:
         return _page(request, "gone.html", status=404)
+    consent = Consent.objects.filter(contact=contact, channel=channel).first()
+    if consent is not None and consent.status == Consent.Status.WITHDRAWN:
+        # Unsubscribed after this link was sent: the preference page can ask afresh.
+        return _page(request, "withdrawn.html", {"contact": contact, "preference_url": preference_url(contact)})
     if request.method == "POST":
         confirm_consent(contact, channel)
         return _page(request, "confirmed.html", {"contact": contact})
-    consent = Consent.objects.filter(contact=contact, channel=channel).first()
     if consent is not None and consent.status == Consent.Status.CONFIRMED:
         return _page(request, "confirmed.html", {"contact": contact, "already": True})
     return _page(request, "confirm.html", {"contact": contact})
