@@ -53,9 +53,10 @@ class NotifyStaff(Action):
 
         users = list(staff_to_notify(config))
         if not users:
-            raise LookupError(_("Nobody to notify: no active user with an email in %(who)s.") % {
-                "who": f"user {config['user']}" if config.get("user") is not None else f"group {config.get('group')}",
-            })
+            if config.get("user") is not None:
+                raise LookupError(_("Nobody to notify: user %(id)s is inactive or has no email.") % {"id": config["user"]})
+            raise LookupError(_("Nobody to notify: group %(id)s has no active member with an email.") % {
+                "id": config.get("group")})
         contact = Contact.objects.get(pk=run.contact_id)
         context = {
             "contact": contact, "contact_url": admin_url(contact), "campaign": run.campaign,
