@@ -33,6 +33,7 @@ from wagtail_segments.conf import settings as conf
 
 from .actions import get_action
 from .claims import claim_due_runs, new_owner
+from .health import note_failed_step
 from .models import LIVE_STATES, Run, Step, StepLog
 from .steps import arrival, step_kind
 from .wakeup import wake_engine
@@ -201,6 +202,7 @@ def _fail(run: Run, owner: str, error: str) -> str:
     else:
         fields = {"next_due_at": now + retry_delay(attempts)}
     state = _move(run, owner, {**fields, "step": run.step, "attempts": attempts, "last_error": error})
+    note_failed_step(run)
     return state or LOST
 
 
