@@ -34,7 +34,7 @@ from wagtail_segments.conf import settings as conf
 from .actions import get_action
 from .claims import claim_due_runs, new_owner
 from .health import note_failed_step
-from .models import LIVE_STATES, Run, Step, StepLog
+from .models import LIVE_STATES, Campaign, Run, Step, StepLog
 from .steps import arrival, step_kind
 from .wakeup import wake_engine
 
@@ -89,8 +89,9 @@ def execute_run(run: Run, owner: str) -> str:
 
 def _holds(run: Run, owner: str) -> bool:
     """Lock the run's row if it is still as this worker claimed it."""
-    held = Run.objects.select_for_update().filter(
-        pk=run.pk, version=run.version, lease_owner=owner, state__in=LIVE_STATES
+    held = Run.objects.select_for_update(of=("self",)).filter(
+        pk=run.pk, version=run.version, lease_owner=owner, state__in=LIVE_STATES,
+        campaign__status=Campaign.Status.ACTIVE,  # a pause holds runs already claimed, too
     )
     return held.values_list("pk", flat=True).first() is not None
 
