@@ -24,7 +24,7 @@ from wagtail_segments.contacts.models import Contact, EventKind
 from wagtail_segments.segments.manual import contact_id_batches
 
 from .models import Campaign, Run
-from .steps import arrival
+from .steps import StepKind, arrival, step_kind
 from .wakeup import wake_engine
 
 BATCH = 500
@@ -52,6 +52,8 @@ def enrol(campaign: Campaign, contacts: Iterable, source: str = "api") -> int:
     if not Campaign.objects.enrolling(now).filter(pk=campaign.pk).exists():
         return 0
     first = campaign.first_step()
+    kind = step_kind(first) if first is not None else None
+    per_contact = kind is not None and type(kind).arrive is not StepKind.arrive
     entered = 0
     for batch in contact_id_batches(contacts, BATCH):
         live = set(Contact.objects.live().filter(pk__in=batch).values_list("pk", flat=True))
@@ -59,10 +61,13 @@ def enrol(campaign: Campaign, contacts: Iterable, source: str = "api") -> int:
         placed = arrival(first, now)
         with transaction.atomic():
             for contact_id in wanted:
+                run = Run(campaign=campaign, contact_id=contact_id, source=source, entered_at=now)
+                # A first step that looks at the contact (a decision) places each run itself.
+                for name, value in (arrival(first, now, run) if per_contact else placed).items():
+                    setattr(run, name, value)
                 try:
                     with transaction.atomic():
-                        Run.objects.create(campaign=campaign, contact_id=contact_id, source=source,
-                                           entered_at=now, **placed)
+                        run.save(force_insert=True)
                 except IntegrityError:
                     continue  # a live run exists: entered concurrently, so "already in"
                 entered += 1
