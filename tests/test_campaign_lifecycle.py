@@ -9,7 +9,7 @@ from django.utils import timezone
 from tests import factories
 from wagtail_segments.campaigns.executor import run_due_steps
 from wagtail_segments.campaigns.lifecycle import activate, finish, pause, resume
-from wagtail_segments.campaigns.models import Campaign, Run
+from wagtail_segments.campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db
 

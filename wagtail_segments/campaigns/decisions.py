@@ -31,7 +31,6 @@ when a tag is added while it waits, and when its time runs out.
 from __future__ import annotations
 
 import datetime
-import logging
 from collections import defaultdict
 from typing import Iterable
 
@@ -40,14 +39,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wagtail_segments.contacts.models import EventKind, Event, TaggedContact
+from wagtail_segments.contacts.models import Event, EventKind, TaggedContact
 
 from .models import Campaign, Run, Step
 from .moving import move_run
-from .timing import ELAPSED_UNITS, CALENDAR_UNITS, wait_ends_at
+from .timing import CALENDAR_UNITS, ELAPSED_UNITS, wait_ends_at
 from .wakeup import wake_engine
 
-logger = logging.getLogger(__name__)
 
 # What a decision can ask, and the event kind that answers it ("tagged": none).
 DID_EVENT = {

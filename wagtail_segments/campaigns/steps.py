@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wagtail_segments.segments.models import Segment
 
@@ -34,7 +35,7 @@ class StepKind:
     """One kind of step. Subclasses with a ``name`` register themselves."""
 
     name: ClassVar[str] = ""
-    label: ClassVar[str] = ""
+    label: ClassVar[Any] = ""
     branches: ClassVar[tuple[str, ...]] = (Step.Branch.NEXT,)
     required_branches: ClassVar[tuple[str, ...]] = ()
     # Goals sit beside the tree: they are listened for wherever a run is.
@@ -79,7 +80,7 @@ class StepKind:
 
 class ActionStep(StepKind):
     name = "action"
-    label = "Action"
+    label = gettext_lazy("Action")
 
     def problems(self, config: dict) -> list[str]:
         from .actions import action_problems
@@ -89,7 +90,7 @@ class ActionStep(StepKind):
 
 class WaitStep(StepKind):
     name = "wait"
-    label = "Wait"
+    label = gettext_lazy("Wait")
 
     def problems(self, config: dict) -> list[str]:
         return wait_problems(config)
@@ -100,7 +101,7 @@ class WaitStep(StepKind):
 
 class GoalStep(StepKind):
     name = "goal"
-    label = "Goal"
+    label = gettext_lazy("Goal")
     branches = ()
     in_path = False
 
@@ -113,7 +114,7 @@ class RemovedStep(StepKind):
     (editing.delete_step): out of the tree, kept for the history."""
 
     name = "removed"
-    label = "Removed step"
+    label = gettext_lazy("Removed step")
     branches = ()
     in_path = False
 
@@ -124,7 +125,7 @@ class DecisionStep(StepKind):
     what a decision is for, so it must have a step; an empty no-branch ends the run there."""
 
     name = "decision"
-    label = "Decision"
+    label = gettext_lazy("Decision")
     branches = (Step.Branch.YES, Step.Branch.NO)
     required_branches = (Step.Branch.YES,)
 
@@ -154,7 +155,7 @@ class ConditionStep(StepKind):
     At least one of its branches must have a step (an empty one ends the run there)."""
 
     name = "condition"
-    label = "Condition"
+    label = gettext_lazy("Condition")
     branches = (Step.Branch.YES, Step.Branch.NO)
 
     def problems(self, config: dict) -> list[str]:
@@ -184,7 +185,7 @@ class SplitStep(StepKind):
     in ``Run.branches``. Every branch needs a step (a control group ends with "leave")."""
 
     name = "split"
-    label = "Split"
+    label = gettext_lazy("Split")
     branches = ()
 
     def problems(self, config: dict) -> list[str]:
