@@ -35,13 +35,14 @@ from collections import defaultdict
 from typing import Iterable
 
 import swapper
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail_segments.contacts.models import Event, EventKind, TaggedContact
 
-from .models import Campaign, Run, Step
+from .models import Campaign, Run, Step, StepLog
 from .moving import move_run
 from .timing import CALENDAR_UNITS, ELAPSED_UNITS, wait_ends_at
 from .wakeup import wake_engine
@@ -181,12 +182,33 @@ def waiting_runs(contact_ids: Iterable[int], dids: set[str]) -> list[Run]:
 
 def take_yes(run: Run, step: Step, result: dict) -> bool:
     """Move a run waiting on ``step`` down its yes-branch now (compare-and-set)."""
+    return bool(take_yes_many(step, [(run, result)]))
+
+
+def take_yes_many(step: Step, answered: list[tuple[Run, dict]]) -> int:
+    """Move runs waiting on ``step`` down its yes-branch, each by compare-and-set, in one
+    transaction with their step logs; returns how many moved (the others had moved first)."""
     from .steps import arrival
 
+    if not answered:
+        return 0
+    yes = step.child(Step.Branch.YES)
     now = timezone.now()
-    fields = arrival(step.child(Step.Branch.YES), now, run)
-    fields["branches"] = {**(run.branches or {}), str(step.key): Step.Branch.YES}
-    return move_run(run, fields, done_step=step, result={"branch": Step.Branch.YES, **result})
+    moved: list[tuple[Run, dict]] = []
+    with transaction.atomic():
+        for run, result in answered:
+            fields = arrival(yes, now, run)
+            fields["branches"] = {**(run.branches or {}), str(step.key): Step.Branch.YES}
+            if move_run(run, fields):
+                moved.append((run, {"branch": Step.Branch.YES, **result}))
+        logs = [StepLog(run=run, step=step, state=StepLog.State.DONE, result=result, started_at=now, finished_at=now)
+                for run, result in moved]
+        StepLog.objects.bulk_create(logs, ignore_conflicts=True)
+        # A log left by an earlier failed attempt at the step: it is done now.
+        StepLog.objects.filter(run_id__in=[run.pk for run, _ in moved], step=step).exclude(
+            state=StepLog.State.DONE).update(state=StepLog.State.DONE, result={"branch": Step.Branch.YES},
+                                             error="", finished_at=now)
+    return len(moved)
 
 
 def counting_from(run: Run) -> datetime.datetime:
@@ -217,22 +239,30 @@ def answer_events(events: QuerySet, contact_ids: Iterable[int], kinds: Iterable[
         found = events.filter(q, contact_id__in=[run.contact_id for run in runs])
         for contact_id, time, event_id in found.values_list("contact_id", "time", "pk"):
             times[contact_id].append((time, event_id))
+        answered = []
         for run in runs:
             since, until = _window(run)
             answer = next((event_id for time, event_id in sorted(times[run.contact_id])
                            if time >= since and (until is None or time <= until)), None)
-            if answer is not None and take_yes(run, step, {"by": "event", "event": answer}):
-                moved += 1
+            if answer is not None:
+                answered.append((run, {"by": "event", "event": answer}))
+        moved += take_yes_many(step, answered)
     if moved:
         wake_engine()
     return moved
 
 
+def _still_open(run: Run, now: datetime.datetime) -> bool:
+    """Whether an answer arriving ``now`` is inside the run's window (its time-out has not
+    come; when it has, the engine's last look decides)."""
+    return run.next_due_at is None or now <= run.next_due_at
+
+
 def answer_segment_entry(segment_id: int, contact_ids: Iterable[int]) -> int:
     """Contacts entered a segment: runs waiting on "entered this segment?" go down yes."""
-    moved = 0
+    moved, now = 0, timezone.now()
     for run in waiting_runs(contact_ids, {"entered_segment"}):
-        if str((run.step.config or {}).get("segment")) == str(segment_id):
+        if str((run.step.config or {}).get("segment")) == str(segment_id) and _still_open(run, now):
             moved += take_yes(run, run.step, {"by": "segment", "segment": segment_id})
     if moved:
         wake_engine()
@@ -242,10 +272,10 @@ def answer_segment_entry(segment_id: int, contact_ids: Iterable[int]) -> int:
 def answer_tags(contact_ids: Iterable[int], names: Iterable[str]) -> int:
     """Contacts were given tags: runs waiting on "got this tag?" go down yes."""
     wanted = {str(name).strip().casefold() for name in names}
-    moved = 0
+    moved, now = 0, timezone.now()
     for run in waiting_runs(contact_ids, {"tagged"}):
         tag = str((run.step.config or {}).get("tag") or "").strip()
-        if tag.casefold() in wanted:
+        if tag.casefold() in wanted and _still_open(run, now):
             moved += take_yes(run, run.step, {"by": "tag", "tag": tag})
     if moved:
         wake_engine()
