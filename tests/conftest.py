@@ -79,3 +79,17 @@ def _hypothesis_profiles():
 
 
 _hypothesis_profiles()
+
+
+@pytest.fixture
+def sms_outbox(settings):
+    """Texts go to the in-memory SMS backend; returns the list of what was "sent"."""
+    from wagtail_segments.messaging import sms
+
+    settings.WAGTAIL_SEGMENTS = {
+        **(getattr(settings, "WAGTAIL_SEGMENTS", None) or {}),
+        "SMS_BACKEND": "wagtail_segments.messaging.sms.locmem.LocmemSmsBackend",
+    }
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()

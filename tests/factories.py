@@ -117,3 +117,18 @@ def run(campaign, contact, **fields):
     fields.setdefault("step", campaign.first_step())
     fields.setdefault("next_due_at", timezone.now())
     return Run.objects.create(campaign=campaign, contact=contact, **fields)
+
+
+def sms_message(body: str = "Hi {{ first_name|default:\"there\" }}, see you soon.", **fields):
+    from wagtail_segments.messaging.models import SmsMessage
+
+    return SmsMessage.objects.create(name=fields.pop("name", f"SMS {next(_counter)}"), body=body, **fields)
+
+
+def staff_user(username: str | None = None, **fields):
+    """A user of the admin (not a contact), with an email unless told."""
+    from django.contrib.auth import get_user_model
+
+    username = username or f"staff{next(_counter)}"
+    fields.setdefault("email", f"{username}@example.com")
+    return get_user_model().objects.create_user(username=username, **fields)

@@ -132,3 +132,101 @@ def test_a_concurrent_enrolment_that_loses_the_race_is_already_in(monkeypatch):
     monkeypatch.setattr(entry, "excluded_by_reentry", lambda *args: set())
     assert enrol(campaign, [contact, factories.contact()]) == 1
     assert Run.objects.filter(campaign=campaign, contact=contact).count() == 1
+
+
+def test_submitting_the_entry_form_enters_through_the_pass_over_new_events():
+    from wagtail_segments.contacts.tasks import process_new_events
+
+    form, other_form = factories.form_page(), factories.form_page("Other")
+    campaign = factories.campaign(entry_form=form)
+    factories.chain(campaign, ("wait", {"days": 1}))
+    subscriber, stranger = factories.contact(), factories.contact()
+    factories.event(subscriber, "form_submission", page=form)
+    factories.event(stranger, "form_submission", page=other_form)
+    process_new_events()
+    assert [(contact_id, run.source) for contact_id, run in
+            ((r.contact_id, r) for r in Run.objects.filter(campaign=campaign))] == [(subscriber.pk, "form")]
+
+
+def test_visiting_the_entry_page_or_a_page_under_it_enters():
+    from wagtail_segments.contacts.models import Event
+    from wagtail_segments.campaigns.entry import enter_from_events
+
+    section = factories.section_page("Products")
+    inside, outside = factories.content_page("Widget", parent=section), factories.content_page("About")
+    exact = factories.campaign(entry_page=section)
+    under = factories.campaign(entry_page=section, entry_page_descendants=True)
+    for campaign in (exact, under):
+        factories.chain(campaign, ("wait", {"days": 1}))
+    on_section, on_child, elsewhere = factories.contact(), factories.contact(), factories.contact()
+    factories.event(on_section, "page_view", page=section)
+    factories.event(on_child, "page_view", page=inside)
+    factories.event(elsewhere, "page_view", page=outside)
+
+    assert enter_from_events(Event.objects.all(), {"page_view"}) == 3
+    assert [c for c, _ in runs_of(exact)] == [on_section.pk]
+    assert sorted(c for c, _ in runs_of(under)) == sorted([on_section.pk, on_child.pk])
+
+
+def test_a_batch_with_neither_forms_nor_page_views_asks_nothing(django_assert_num_queries):
+    from wagtail_segments.contacts.models import Event
+    from wagtail_segments.campaigns.entry import enter_from_events
+
+    factories.campaign(entry_page=factories.content_page())
+    with django_assert_num_queries(0):
+        assert enter_from_events(Event.objects.all(), {"login", "segment_entered"}) == 0
+
+
+def test_adding_the_entry_tag_enters_in_any_case(django_capture_on_commit_callbacks):
+    campaign = factories.campaign(entry_tag="VIP")
+    factories.chain(campaign, ("wait", {"days": 1}))
+    vip, other = factories.contact(), factories.contact()
+    with django_capture_on_commit_callbacks(execute=True):
+        vip.tags.add("vip")
+        other.tags.add("regular")
+    assert [(c, source) for c, source in Run.objects.filter(campaign=campaign).values_list("contact_id", "source")] == [
+        (vip.pk, "tag")]
+
+
+def test_a_segment_as_source_enrols_its_members_on_activation_then_whoever_joins(django_capture_on_commit_callbacks):
+    from wagtail_segments.campaigns.lifecycle import activate
+
+    members = segment(kind="static", build=False)
+    early, late = factories.contact(), factories.contact()
+    add_contacts(members, [early])
+    campaign = factories.campaign(status="draft", entry_segment=members, entry_segment_members=True)
+    factories.chain(campaign, ("wait", {"days": 1}))
+
+    assert activate(campaign) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        add_contacts(members, [late])
+    assert sorted(Run.objects.filter(campaign=campaign).values_list("contact_id", flat=True)) == [early.pk, late.pk]
+
+
+def test_turns_18_enters_on_the_birthday_in_the_sites_time_zone_once(settings, django_capture_on_commit_callbacks):
+    """The recipe of docs/campaigns.md: a date property, "turns 18 today", "enters segment"."""
+    from zoneinfo import ZoneInfo
+
+    from wagtail_segments.contacts.models import PropertyDefinition
+    from wagtail_segments.segments.evaluation import rebuild_segment
+
+    settings.TIME_ZONE = "Pacific/Auckland"  # UTC+12 in June: the local day starts the UTC day before
+    PropertyDefinition.objects.create(key="birthday", label="Birthday", type="date")
+    adult = factories.contact(properties={"birthday": "2008-06-15"})
+    turns_18 = segment(rule("date", field="properties.birthday", operator="age_is", number=18), build=False)
+    campaign = factories.campaign(entry_segment=turns_18, reentry="once")
+    factories.chain(campaign, ("action", {"action": "add_tags", "tags": ["happy 18"]}))
+    local = ZoneInfo("Pacific/Auckland")
+
+    def rebuild_at(*wall):
+        turns_18.refresh_from_db()  # the scheduled rebuild reads the segment afresh each day
+        with django_capture_on_commit_callbacks(execute=True):
+            rebuild_segment(turns_18, now=datetime.datetime(*wall, tzinfo=local))
+        return sorted(Run.objects.filter(campaign=campaign).values_list("contact_id", flat=True))
+
+    assert rebuild_at(2026, 6, 13, 12, 0) == []  # the first build (nobody matches)
+    assert rebuild_at(2026, 6, 14, 23, 59) == []  # one minute before the day here: not yet
+    assert rebuild_at(2026, 6, 15, 0, 5) == [adult.pk]  # 12:05 UTC on the 14th: the birthday here
+    assert rebuild_at(2026, 6, 15, 18, 0) == [adult.pk]  # later that day: still one run
+    assert rebuild_at(2026, 6, 16, 0, 5) == [adult.pk]  # it leaves the segment the next day
+    assert rebuild_at(2027, 6, 15, 0, 5) == [adult.pk]  # turning 19 is not turning 18

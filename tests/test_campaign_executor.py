@@ -90,6 +90,18 @@ def test_a_run_waiting_for_a_future_time_is_not_claimed_and_acts_once_due():
     assert CountedSend.calls == [run.pk]
 
 
+def test_a_pause_holds_runs_a_worker_had_already_claimed():
+    campaign, (send,) = send_campaign()
+    run = factories.run(campaign, factories.contact())
+    (claimed,) = claim_due_runs()
+    campaign.status = "paused"
+    campaign.save()
+    execute_run(claimed, claimed.lease_owner)
+    assert CountedSend.calls == []
+    run.refresh_from_db()
+    assert run.step_id == send.pk and run.is_live
+
+
 def test_a_step_a_dead_worker_left_claimed_becomes_unknown_and_is_not_sent_again():
     campaign, (send, _after) = send_campaign(("action", {"action": "add_tags", "tags": ["x"]}))
     run = factories.run(campaign, factories.contact())

@@ -142,3 +142,15 @@ def test_the_signals_source_is_a_plain_string_on_every_path(signals, django_capt
         ("entered", "static", "import"), ("entered", "static", "api"),
     ]
     assert all(type(change[3]) is str for change in signals)
+
+
+def test_a_second_rebuild_through_the_same_object_is_not_a_first_build(signals, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        seg = segment(rule("tags", tags="vip"), slug="vips")
+    assert seg.last_rebuilt_at is not None
+    newcomer = factories.contact()
+    newcomer.tags.add("vip")
+    signals.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        rebuild_segment(seg)
+    assert signals == [("entered", "vips", [newcomer.pk], "rule", False)]

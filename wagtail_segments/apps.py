@@ -76,9 +76,14 @@ class WagtailSegmentsConfig(AppConfig):
         tracking.connect(on_tracking_event, dispatch_uid=uid + "anymail")
 
     def connect_campaigns(self) -> None:
+        from django.db.models.signals import m2m_changed
+
         from .campaigns import receivers
-        from .signals import contacts_merged, segment_entered
+        from .contacts.models import TaggedContact
+        from .signals import contacts_merged, events_processed, segment_entered
 
         uid = "wagtail_segments.campaigns."
         segment_entered.connect(receivers.on_segment_entered, dispatch_uid=uid + "entered")
+        events_processed.connect(receivers.on_events_processed, dispatch_uid=uid + "events")
+        m2m_changed.connect(receivers.on_tags_changed, sender=TaggedContact, dispatch_uid=uid + "tags")
         contacts_merged.connect(receivers.on_contacts_merged, dispatch_uid=uid + "merged")

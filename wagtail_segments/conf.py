@@ -66,11 +66,20 @@ DEFAULTS: dict[str, Any] = {
     "CAMPAIGN_MAX_ATTEMPTS": 5,  # failed attempts at a step before the run fails
     "CAMPAIGN_RETRY_SECONDS": 60,  # the first retry's delay, doubled after each failure
     "CAMPAIGN_LOOP_SECONDS": 55,  # how long the engine's loop keeps watching for due runs
+    "CAMPAIGN_FAILURE_PAUSE_THRESHOLD": 50,  # failed steps in an hour that pause a campaign; 0: never
+    # Campaign webhooks
+    "WEBHOOK_SECRET": None,  # signs webhook bodies (HMAC-SHA256); None: a webhook step needs its own
+    "WEBHOOK_SECRETS": {},  # named secrets a webhook step may choose by name
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
     # Messaging
     "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
     "DOUBLE_OPT_IN_FIELD": None,  # a form field name; ticked: the submitter is sent a confirmation email
     "CONFIRMATION_FROM_EMAIL": None,  # sender of confirmation emails; None: DEFAULT_FROM_EMAIL
     "MACHINE_OPEN_SECONDS": 2,  # an open this soon after sending is a mail scanner's, not a person's
+    # SMS
+    "SMS_BACKEND": "wagtail_segments.messaging.sms.console.ConsoleSmsBackend",
+    "SMS_DEFAULT_REGION": None,  # e.g. "GB": the country of numbers written without +country
+    "SMS_FROM": None,  # the sender name or number; None: the backend's default
 }
 
 

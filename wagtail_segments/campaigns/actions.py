@@ -227,3 +227,7 @@ class LeaveCampaign(Action):
 
     def execute(self, run, config):
         return {}
+
+
+# Actions defined in modules of their own register when this registry is first imported.
+from . import notify, sms_action, webhook  # noqa: E402,F401

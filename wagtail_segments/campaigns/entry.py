@@ -1,4 +1,9 @@
-"""Contacts entering campaigns: by segment entry, by hand, by API or by another campaign.
+"""Contacts entering campaigns: by segment entry, a form, a page visit or a tag, by hand,
+by API or by another campaign.
+
+Triggers are checked where the news arrives, for the campaigns whose trigger matches it
+only: a batch of the pass over new events (forms, page visits), a segment entry, a tag.
+No task per event: entering wakes the engine once.
 
 The re-entry policy is checked first, and the database has the last word: one live run per
 (campaign, contact) is a conditional unique constraint, so an enrolment that loses a race
@@ -10,14 +15,16 @@ from __future__ import annotations
 import datetime
 from typing import Iterable
 
+import swapper
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from wagtail_segments.contacts.models import Contact
+from wagtail_segments.contacts.models import Contact, EventKind
 from wagtail_segments.segments.manual import contact_id_batches
 
 from .models import Campaign, Run
-from .steps import arrival
+from .steps import StepKind, arrival, step_kind
 from .wakeup import wake_engine
 
 BATCH = 500
@@ -45,6 +52,8 @@ def enrol(campaign: Campaign, contacts: Iterable, source: str = "api") -> int:
     if not Campaign.objects.enrolling(now).filter(pk=campaign.pk).exists():
         return 0
     first = campaign.first_step()
+    kind = step_kind(first) if first is not None else None
+    per_contact = kind is not None and type(kind).arrive is not StepKind.arrive
     entered = 0
     for batch in contact_id_batches(contacts, BATCH):
         live = set(Contact.objects.live().filter(pk__in=batch).values_list("pk", flat=True))
@@ -52,13 +61,71 @@ def enrol(campaign: Campaign, contacts: Iterable, source: str = "api") -> int:
         placed = arrival(first, now)
         with transaction.atomic():
             for contact_id in wanted:
+                run = Run(campaign=campaign, contact_id=contact_id, source=source, entered_at=now)
+                # A first step that looks at the contact (a decision) places each run itself.
+                for name, value in (arrival(first, now, run) if per_contact else placed).items():
+                    setattr(run, name, value)
                 try:
                     with transaction.atomic():
-                        Run.objects.create(campaign=campaign, contact_id=contact_id, source=source,
-                                           entered_at=now, **placed)
+                        run.save(force_insert=True)
                 except IntegrityError:
                     continue  # a live run exists: entered concurrently, so "already in"
                 entered += 1
     if entered:
         wake_engine()
     return entered
+
+
+def enter_from_events(events: QuerySet, kinds) -> int:
+    """A batch of the pass over new events: contacts who submitted a campaign's entry form,
+    or visited its entry page (or a page under it), enter it. One query for the campaigns
+    with such a trigger, one per matching campaign; none when the batch has neither kind."""
+    kinds = set(kinds)
+    forms, views = EventKind.FORM_SUBMISSION.value in kinds, EventKind.PAGE_VIEW.value in kinds
+    if not (forms or views):
+        return 0
+    wanted = Q()
+    if forms:
+        wanted |= Q(entry_form__isnull=False)
+    if views:
+        wanted |= Q(entry_page__isnull=False)
+    entered = 0
+    for campaign in Campaign.objects.enrolling().filter(wanted).select_related("entry_page"):
+        if forms and campaign.entry_form_id:
+            submitted = events.filter(kind=EventKind.FORM_SUBMISSION, page_id=campaign.entry_form_id)
+            entered += enrol(campaign, _contact_ids(submitted), source="form")
+        if views and campaign.entry_page_id:
+            visited = events.filter(kind=EventKind.PAGE_VIEW, page_id__in=entry_pages(campaign))
+            entered += enrol(campaign, _contact_ids(visited), source="page")
+    return entered
+
+
+def _contact_ids(events: QuerySet) -> list[int]:
+    return sorted(set(events.values_list("contact_id", flat=True)))
+
+
+def entry_pages(campaign: Campaign) -> list[int]:
+    """The entry page, and every page under it when the campaign says so."""
+    if not campaign.entry_page_descendants:
+        return [campaign.entry_page_id]
+    Page = swapper.load_model("wagtailcore", "Page")
+    return list(Page.objects.filter(path__startswith=campaign.entry_page.path).values_list("pk", flat=True))
+
+
+def enter_from_tags(contact_ids, names) -> int:
+    """Contacts were given tags: they enter the campaigns entered by one of those tags."""
+    names = {str(name).strip() for name in names if str(name).strip()}
+    if not names:
+        return 0
+    matching = Q()
+    for name in names:
+        matching |= Q(entry_tag__iexact=name)
+    return sum(enrol(campaign, list(contact_ids), source="tag")
+               for campaign in Campaign.objects.enrolling().exclude(entry_tag="").filter(matching))
+
+
+def enrol_segment_members(campaign: Campaign) -> int:
+    """Segment as source: the entry segment's current members enter (when activated)."""
+    if campaign.entry_segment_id is None:
+        return 0
+    return enrol(campaign, campaign.entry_segment.members(), source="segment")

@@ -33,7 +33,8 @@ from wagtail_segments.conf import settings as conf
 
 from .actions import get_action
 from .claims import claim_due_runs, new_owner
-from .models import LIVE_STATES, Run, Step, StepLog
+from .health import note_failed_step
+from .models import LIVE_STATES, Campaign, Run, Step, StepLog
 from .steps import arrival, step_kind
 from .wakeup import wake_engine
 
@@ -88,8 +89,9 @@ def execute_run(run: Run, owner: str) -> str:
 
 def _holds(run: Run, owner: str) -> bool:
     """Lock the run's row if it is still as this worker claimed it."""
-    held = Run.objects.select_for_update().filter(
-        pk=run.pk, version=run.version, lease_owner=owner, state__in=LIVE_STATES
+    held = Run.objects.select_for_update(of=("self",)).filter(
+        pk=run.pk, version=run.version, lease_owner=owner, state__in=LIVE_STATES,
+        campaign__status=Campaign.Status.ACTIVE,  # a pause holds runs already claimed, too
     )
     return held.values_list("pk", flat=True).first() is not None
 
@@ -104,16 +106,20 @@ def _step_in_one_transaction(run: Run, step: Step, owner: str, action) -> str:
             log = StepLog.objects.select_for_update().filter(run=run, step=step).first()
             if log is not None and log.state == StepLog.State.UNKNOWN:
                 return HELD
+            result = log.result if log is not None else {}
             if log is None or log.state != StepLog.State.DONE:
-                result = action.execute(run, step.config) if action is not None else {}
                 now = timezone.now()
-                done = {"state": StepLog.State.DONE, "claimed_by": owner, "result": result or {},
+                if action is not None:
+                    result = action.execute(run, step.config) or {}
+                else:  # a wait, or a step that chooses a branch (decision, condition, split)
+                    result = step_kind(step).outcome(run, step, now)
+                done = {"state": StepLog.State.DONE, "claimed_by": owner, "result": result,
                         "finished_at": now, "error": ""}
                 if log is None:
                     StepLog.objects.create(run=run, step=step, started_at=now, **done)
                 else:
                     StepLog.objects.filter(pk=log.pk).update(**done)
-            state = _advance(run, owner, step, action)
+            state = _advance(run, owner, step, action, (result or {}).get("branch"))
             if state is None:
                 raise LostClaim
             return state
@@ -178,12 +184,17 @@ def _begin(run: Run, step: Step, owner: str):
         return log, True
 
 
-def _advance(run: Run, owner: str, step: Step, action) -> str | None:
-    """Move the run past a done step: to its next step, or out when the action ends runs."""
+def _advance(run: Run, owner: str, step: Step, action, branch: str | None = None) -> str | None:
+    """Move the run past a done step: down ``branch`` (``next`` when not told) to the step
+    there, or out when the action ends runs. A branch other than ``next`` is recorded in
+    ``Run.branches`` under the step's key."""
     now = timezone.now()
     if action is not None and action.ends_run:
         return _move(run, owner, {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now})
-    fields = arrival(step.child(Step.Branch.NEXT), now)
+    branch = branch or Step.Branch.NEXT
+    fields = arrival(step.child(branch), now, run)
+    if branch != Step.Branch.NEXT:
+        fields["branches"] = {**(run.branches or {}), str(step.key): branch}
     return _move(run, owner, fields, keep_lease=fields["state"] == Run.State.ACTIVE)
 
 
@@ -201,6 +212,7 @@ def _fail(run: Run, owner: str, error: str) -> str:
     else:
         fields = {"next_due_at": now + retry_delay(attempts)}
     state = _move(run, owner, {**fields, "step": run.step, "attempts": attempts, "last_error": error})
+    note_failed_step(run)
     return state or LOST
 
 

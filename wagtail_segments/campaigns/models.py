@@ -103,7 +103,8 @@ class Campaign(models.Model):
             raise ValidationError(problems)
 
     def first_step(self) -> "Step | None":
-        return self.steps.filter(parent__isnull=True).exclude(kind="goal").first()
+        # Goals sit beside the tree; removed steps are kept only for their history.
+        return self.steps.filter(parent__isnull=True).exclude(kind__in=("goal", "removed")).first()
 
 
 class Step(models.Model):
@@ -112,6 +113,8 @@ class Step(models.Model):
     registry in steps.py (free text, so new kinds need no migration)."""
 
     class Branch(models.TextChoices):
+        """The usual branch names; a split names its own (steps.py checks them per kind)."""
+
         NEXT = "next", _("Next")
         YES = "yes", _("Yes")
         NO = "no", _("No")
@@ -123,7 +126,9 @@ class Step(models.Model):
         "self", verbose_name=_("after step"), null=True, blank=True, on_delete=models.CASCADE,
         related_name="children",
     )
-    branch = models.CharField(_("branch"), max_length=10, choices=Branch.choices, default=Branch.NEXT)
+    # No choices: which names a step's children may use depends on the parent's kind and
+    # settings (a split's labels), so steps.validate_tree checks them.
+    branch = models.CharField(_("branch"), max_length=10, default=Branch.NEXT)
     kind = models.CharField(_("kind"), max_length=30)
     config = models.JSONField(_("settings"), default=dict, blank=True)
 

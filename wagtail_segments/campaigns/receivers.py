@@ -1,14 +1,24 @@
-"""What moves campaigns from outside: segment entries (entry and goals) and contact merges."""
+"""What moves campaigns from outside: segment entries (goals, decisions, entry), new events
+(decisions, entry by form or page), tags (decisions, entry by tag) and contact merges.
+
+Each receiver asks only for the runs and campaigns the news can concern (the contacts it
+names, the campaigns whose trigger matches) and acts at once; none queues a task per event.
+A receiver that fails logs and lets the sender go on: the engine's time-outs and the next
+news still move runs.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.db.models import Count, F, Q
 
+from wagtail_segments.contacts.models import Contact, ContactTag
 from wagtail_segments.segments.models import Segment
 
-from .entry import enrol
+from .decisions import answer_events, answer_segment_entry, answer_tags
+from .entry import enrol, enter_from_events, enter_from_tags
 from .executor import leave_live_run
 from .models import Campaign, Run, Step, StepLog
 
@@ -21,12 +31,44 @@ def on_segment_entered(sender, segment: Segment, contact_ids: list[int], source:
     first build (``initial``) does not enrol everyone already matching; it does reach goals."""
     try:
         reach_goals(segment, contact_ids)
+        answer_segment_entry(segment.pk, contact_ids)
         if not initial:
             for campaign in Campaign.objects.enrolling().filter(entry_segment=segment):
                 enrol(campaign, contact_ids, source="segment")
     except Exception:
         # Sent after the segment's change committed: failing here must not fail the pass.
         logger.exception("Campaigns could not act on contacts entering segment %s", segment.pk)
+
+
+def on_events_processed(sender, events, contact_ids, kinds, **kwargs) -> None:
+    """A committed batch of the pass over new events: decisions it answers, then entries."""
+    for act in (lambda: answer_events(events, contact_ids, kinds), lambda: enter_from_events(events, kinds)):
+        try:
+            act()
+        except Exception:
+            logger.exception("Campaigns could not act on a batch of new events")
+
+
+def on_tags_changed(sender, instance, action: str, pk_set=None, **kwargs) -> None:
+    """Tags added (from either side of the relation): after the commit, decisions waiting
+    for one of them answer yes and campaigns entered by one of them enrol the contacts."""
+    if action != "post_add" or not pk_set:
+        return
+    if isinstance(instance, Contact):
+        contact_ids, names = [instance.pk], list(ContactTag.objects.filter(pk__in=pk_set).values_list("name", flat=True))
+    elif isinstance(instance, ContactTag):
+        contact_ids, names = sorted(pk_set), [instance.name]
+    else:
+        return
+
+    def act():
+        try:
+            answer_tags(contact_ids, names)
+            enter_from_tags(contact_ids, names)
+        except Exception:
+            logger.exception("Campaigns could not act on tags %s added to %s contacts", names, len(contact_ids))
+
+    transaction.on_commit(act)
 
 
 def goal_steps(segment: Segment):

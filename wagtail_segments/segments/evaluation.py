@@ -182,10 +182,12 @@ def rebuild_segment(segment: Segment, *, now=None, chunk_size: int = REBUILD_CHU
     started = time.monotonic()
     context = RuleContext(now=now or timezone.now())
     outcome = Outcome()
-    initial = segment.last_rebuilt_at is None
     if segment.is_dynamic and segment.active:
         with segment_queries():
             locked = _lock(segment)
+            # Read under the lock, not from the caller's object: a stale copy would take a
+            # second build for a first one and keep its entries from campaigns.
+            initial = locked.last_rebuilt_at is None
             # What was left for this segment is covered by the query below, run under the lock.
             PendingEvaluation.objects.filter(segment_id=segment.pk).delete()
             low = 0
@@ -206,11 +208,13 @@ def rebuild_segment(segment: Segment, *, now=None, chunk_size: int = REBUILD_CHU
         outcome.problems = context.problems
     count = Membership.objects.filter(segment=segment, excluded=False).count()
     elapsed = time.monotonic() - started
+    rebuilt_at = timezone.now()
     Segment.objects.filter(pk=segment.pk).update(
-        member_count=count, last_rebuilt_at=timezone.now(), last_rebuild_seconds=elapsed,
+        member_count=count, last_rebuilt_at=rebuilt_at, last_rebuild_seconds=elapsed,
         rule_problems=outcome.problems,
     )
     segment.member_count, segment.last_rebuild_seconds, segment.rule_problems = count, elapsed, outcome.problems
+    segment.last_rebuilt_at = rebuilt_at
     logger.info("Rebuilt segment %s: +%s −%s in %.2fs", segment.slug, outcome.entered, outcome.left, elapsed)
     return outcome
 
