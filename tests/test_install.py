@@ -59,6 +59,12 @@ contacts = [
     {"email": contact.email, "events": [event.kind for event in contact.events.order_by("id")]}
     for contact in Contact.objects.all()
 ]
+from urllib.parse import urlsplit
+from wagtail_segments.messaging.links import preference_url
+
+preferences = Client().get(urlsplit(preference_url(Contact.objects.get())).path)
+answers.append(preferences.status_code)
+answers.append("ann@example.com" in preferences.content.decode())
 recent = io.StringIO()
 call_command("recent_events", stdout=recent)  # as the doc tells a developer to check
 print(json.dumps({"answers": answers, "contacts": contacts, "recent": recent.getvalue().splitlines()}))
@@ -114,7 +120,8 @@ def test_the_installation_doc_works_on_a_fresh_wagtail_start_site(tmp_path):
     assert "System check identified no issues" in check and "wagtail_segments." not in check
     printed = run(site, "-c", VISIT % {"ua": BROWSER_UA}).splitlines()
     visit = json.loads(next(line for line in printed if line.startswith("{")))
-    assert visit["answers"] == [200, 200, 200]
+    # the home page, the form, a submission; the preference page of an email link (urls.py step)
+    assert visit["answers"] == [200, 200, 200, 200, True]
     (contact,) = visit["contacts"]
     assert contact == {"email": "ann@example.com", "events": ["page_view", "page_view", "form_submission"]}
     assert visit["recent"][0].split()[2:] == ["form_submission", "contact", "1", "(ann@example.com)", "/contact/"]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from tests import factories
+from wagtail_segments.messaging.models import EmailMessage
 from wagtail_segments.models import Contact, Event, PropertyDefinition
 
 from wagtail_segments.segments.evaluation import evaluate_contacts, evaluate_new_events, rebuild_segment
@@ -29,8 +30,15 @@ contacts_strategy = st.lists(
         "tags": st.sets(st.sampled_from(TAGS)),
         "views": st.lists(st.tuples(st.integers(0, 1), st.integers(0, 40)), max_size=5),  # (page index, days ago)
         "forms": st.lists(st.integers(0, 40), max_size=2),
+        # email opens: (message index, days ago, by a machine)
+        "opens": st.lists(st.tuples(st.integers(0, 1), st.integers(0, 40), st.booleans()), max_size=3),
     }),
     min_size=1, max_size=8,
+)
+
+opened_leaf = st.builds(
+    lambda message, days, machine: ("opened", message, days, machine),
+    st.sampled_from([None, 0, 1]), st.sampled_from([None, 7, 30]), st.booleans(),
 )
 
 leaf = st.one_of(
@@ -42,11 +50,12 @@ leaf = st.one_of(
     st.just(("identified",)),
     st.builds(lambda page, op, n, days: ("views", page, op, n, days), st.integers(0, 1), st.sampled_from(["at_least", "at_most"]), st.integers(0, 3), st.sampled_from([None, 7, 30])),
     st.builds(lambda days: ("form", days), st.sampled_from([None, 14])),
+    opened_leaf,
 )
 
 
-def tree_strategy():
-    node = st.tuples(leaf, st.booleans())
+def tree_strategy(leaves=leaf):
+    node = st.tuples(leaves, st.booleans())
     return st.recursive(
         node,
         lambda children: st.tuples(
@@ -98,6 +107,12 @@ class Oracle:
             return count >= n if op == "at_least" else count <= n
         if kind == "form":
             return any(self.window(ago, item[1]) for ago in s["forms"])
+        if kind == "opened":
+            _, message, days, include_machine = item
+            return any(
+                (message is None or m == message) and self.window(ago, days) and (include_machine or not machine)
+                for m, ago, machine in s["opens"]
+            )
         raise AssertionError(kind)
 
     def node(self, node):
@@ -116,10 +131,13 @@ class Oracle:
 
 
 class SegmentEquivalenceTests(TestCase):
-    def setUp(self):
+    @classmethod
+    def setUpTestData(cls):
+        # Once for the class: hypothesis rolls back each example, not each test method's setUp.
         PropertyDefinition.objects.create(key="size", label="Size", type="number")
-        self.pages = [factories.content_page("Pricing"), factories.content_page("Blog")]
-        self.form = factories.form_page("Demo", fields=[("Email", "email")])
+        cls.pages = [factories.content_page("Pricing"), factories.content_page("Blog")]
+        cls.form = factories.form_page("Demo", fields=[("Email", "email")])
+        cls.messages = [EmailMessage.objects.create(name=name, subject=name) for name in ("Welcome", "News")]
 
     def to_json(self, node):
         item, negate = node
@@ -146,6 +164,14 @@ class SegmentEquivalenceTests(TestCase):
             value = {"target": "page", "page": self.pages[page].pk, "path": "", "count_operator": op, "count": n,
                      **window, **({"window": "last_days", "days": days} if days else {})}
             kind = "page_views"
+        elif kind == "opened":
+            _, message, days, include_machine = item
+            value = {"activity": "opened", "scope": "any" if message is None else "message",
+                     "message": None if message is None else str(self.messages[message].pk), "campaign": None,
+                     "link_contains": "", "include_machine_opens": include_machine,
+                     "count_operator": "at_least", "count": 1,
+                     **window, **({"window": "last_days", "days": days} if days else {})}
+            kind = "email_activity"
         else:
             days = item[1]
             value = {"page": self.form.pk, "answer_field": "", "answer_operator": "eq", "answer_value": "",
@@ -167,11 +193,22 @@ class SegmentEquivalenceTests(TestCase):
         for ago in spec["forms"]:
             Event.objects.create(contact=contact, kind="form_submission", page=self.form,
                                  time=NOW - datetime.timedelta(days=ago + 0.5), data={"answers": {}})
+        for message, ago, machine in spec["opens"]:
+            Event.objects.create(contact=contact, kind="email_opened", time=NOW - datetime.timedelta(days=ago + 0.5),
+                                 data={"message": self.messages[message].pk, "machine": machine})
         if spec["tags"]:
             contact.tags.add(*spec["tags"])
 
     @given(specs=contacts_strategy, tree=tree_strategy(), match=st.sampled_from(["all", "any"]))
     def test_incremental_full_and_oracle_agree(self, specs, tree, match):
+        self.check(specs, tree, match)
+
+    @given(specs=contacts_strategy, tree=tree_strategy(opened_leaf), match=st.sampled_from(["all", "any"]))
+    def test_message_rules_agree_too(self, specs, tree, match):
+        """The message rules (messaging/rules.py) alone, so that each example exercises them."""
+        self.check(specs, tree, match)
+
+    def check(self, specs, tree, match):
         rules = [self.to_json(tree)]
         contacts = [self.make_contact(i, spec) for i, spec in enumerate(specs)]
         # Built before anything happened; then behaviour arrives and the incremental path runs.

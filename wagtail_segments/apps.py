@@ -30,6 +30,7 @@ class WagtailSegmentsConfig(AppConfig):
         user_logged_in.connect(on_user_logged_in, dispatch_uid="wagtail_segments.login")
         event_recorded.connect(log_recorded_event, dispatch_uid="wagtail_segments.debug_log")
         self.connect_segments()
+        self.connect_messaging()
         self.connect_campaigns()
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="wagtail_segments.schedules")
 
@@ -49,6 +50,30 @@ class WagtailSegmentsConfig(AppConfig):
         contacts_merged.connect(receivers.on_contacts_merged, dispatch_uid=uid + "merged")
         contacts_imported.connect(on_contacts_imported, dispatch_uid=uid + "imported")
         post_save.connect(receivers.on_segment_saved, sender=Segment, dispatch_uid=uid + "saved")
+
+    def connect_messaging(self) -> None:
+        from django.db.models.signals import post_save
+
+        from .contacts.models import Contact
+        from .messaging import consent
+        from .segments.rules import load_builtin_rules
+        from .signals import contacts_imported, event_recorded
+
+        uid = "wagtail_segments.messaging."
+        post_save.connect(consent.on_contact_saved, sender=Contact, dispatch_uid=uid + "suppressed")
+        contacts_imported.connect(consent.on_contacts_imported, dispatch_uid=uid + "imported")
+        event_recorded.connect(consent.on_event_recorded, dispatch_uid=uid + "double_opt_in")
+        load_builtin_rules()  # first, so that the editor lists the message rules after them
+        from .messaging.rules import load_message_rules
+
+        load_message_rules()
+        try:
+            from anymail.signals import tracking
+        except ImportError:  # anymail is optional
+            return
+        from .messaging.providers import on_tracking_event
+
+        tracking.connect(on_tracking_event, dispatch_uid=uid + "anymail")
 
     def connect_campaigns(self) -> None:
         from django.db.models.signals import m2m_changed

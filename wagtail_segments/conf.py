@@ -73,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT_SECONDS": 10,
     # Messaging
     "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
+    "DOUBLE_OPT_IN_FIELD": None,  # a form field name; ticked: the submitter is sent a confirmation email
+    "CONFIRMATION_FROM_EMAIL": None,  # sender of confirmation emails; None: DEFAULT_FROM_EMAIL
+    "MACHINE_OPEN_SECONDS": 2,  # an open this soon after sending is a mail scanner's, not a person's
     # SMS
     "SMS_BACKEND": "wagtail_segments.messaging.sms.console.ConsoleSmsBackend",
     "SMS_DEFAULT_REGION": None,  # e.g. "GB": the country of numbers written without +country

@@ -5,7 +5,7 @@
 
 from django.urls import path
 
-from wagtail_segments.messaging import views
+from wagtail_segments.messaging import preferences, views
 
 app_name = "wagtail_segments"
 
@@ -13,6 +13,6 @@ urlpatterns = [
     path("o/<str:token>/", views.email_open, name="email_open"),
     path("c/<str:token>/", views.email_click, name="email_click"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("p/<str:token>/", views.preferences, name="preferences"),
-    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("p/<str:token>/", preferences.preferences, name="preferences"),
+    path("confirm/<str:token>/", preferences.confirm, name="confirm"),
 ]

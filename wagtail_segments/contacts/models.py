@@ -175,6 +175,7 @@ class EventKind(models.TextChoices):
     EMAIL_COMPLAINED = "email_complained", _("Email marked as spam")
     EMAIL_UNSUBSCRIBED = "email_unsubscribed", _("Unsubscribed")
     SMS_SENT = "sms_sent", _("SMS sent")
+    CONSENT_CONFIRMED = "consent_confirmed", _("Consent confirmed")
 
 
 # The kinds a visitor's own requests record: only these move a contact's last seen and
