@@ -124,13 +124,14 @@ def test_no_second_pass_is_queued_while_the_first_has_not_run(browser_client, dj
     has run, the next window queues again."""
     from django_q.models import OrmQ
 
+    from wagtail_segments.contacts import pass_queue
     from wagtail_segments.tracking import recorder
 
     def queued():
         return [t for t in OrmQ.objects.all() if t.func() == "wagtail_segments.contacts.tasks.follow_new_events"]
 
     clock = [1000.0]
-    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pass_queue.monotonic_time, "monotonic", lambda: clock[0])
     page = factories.content_page()
     with django_capture_on_commit_callbacks(execute=True):
         browser_client.get(page.url)
@@ -149,10 +150,11 @@ def test_no_second_pass_is_queued_while_the_first_has_not_run(browser_client, dj
 def test_a_failed_queueing_leaves_the_next_window_free_to_try(browser_client, django_capture_on_commit_callbacks, monkeypatch):
     from django_q.models import OrmQ
 
+    from wagtail_segments.contacts import pass_queue
     from wagtail_segments.tracking import recorder
 
     clock = [1000.0]
-    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pass_queue.monotonic_time, "monotonic", lambda: clock[0])
     page = factories.content_page()
 
     def broker_down(*args, **kwargs):
@@ -365,10 +367,11 @@ def test_web_processes_queue_at_most_one_pass_while_no_worker_runs(
     """Eight web processes, views over several debounce windows, no worker: one queued pass.
     Once a worker starts it, the next view may queue one more; a claim older than
     PROCESS_EVENTS_REQUEUE_SECONDS (a task its broker lost) is queued again."""
+    from wagtail_segments.contacts import pass_queue
     from wagtail_segments.tracking import recorder
 
     clock = [1000.0]
-    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pass_queue.monotonic_time, "monotonic", lambda: clock[0])
     page = factories.content_page()
 
     def views_from_every_process():
@@ -400,10 +403,11 @@ def test_views_while_the_pass_lingers_queue_no_second_pass(
     of each; the pass reads what was committed while it held the flag, and once it is done
     the next view may queue again."""
     from wagtail_segments.contacts import tasks
+    from wagtail_segments.contacts import pass_queue
     from wagtail_segments.tracking import recorder
 
     clock = [1000.0]
-    monkeypatch.setattr(recorder.monotonic_time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(pass_queue.monotonic_time, "monotonic", lambda: clock[0])
     page = factories.content_page()
 
     def view_from_a_new_process():
@@ -421,3 +425,17 @@ def test_views_while_the_pass_lingers_queue_no_second_pass(
 
     view_from_a_new_process()
     assert len(_queued_passes()) == 2
+
+
+def test_a_message_event_queues_the_pass_so_decisions_hear_of_it_in_seconds(django_capture_on_commit_callbacks):
+    """An email opened or clicked is news for decisions and message rules, as a page view is."""
+    from django_q.models import OrmQ
+
+    from wagtail_segments.messaging.events import record_message_event
+    from wagtail_segments.messaging.models import Delivery
+
+    delivery = Delivery.objects.create(contact=factories.contact(email="a@example.com"), to_address="a@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        record_message_event(delivery, "email_opened")
+    queued = [task for task in OrmQ.objects.all() if task.func() == "wagtail_segments.contacts.tasks.follow_new_events"]
+    assert len(queued) == 1

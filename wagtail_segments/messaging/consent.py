@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.pass_queue import schedule_event_processing
 from wagtail_segments.contacts.models import Contact, Event, EventKind
 
 from .models import Channel, Consent, Delivery, Purpose, Suppression, email_hash
@@ -68,6 +69,7 @@ def unsubscribe(contact: Contact, *, source: str, delivery: Delivery | None = No
 
                 data.update(delivery_data(delivery))
             Event.objects.create(contact=contact, kind=EventKind.EMAIL_UNSUBSCRIBED, time=now, data=data)
+            schedule_event_processing()
     contact.do_not_email = True
     return bool(changed)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from wagtail_segments.contacts.models import Event
+from wagtail_segments.contacts.pass_queue import schedule_event_processing
 
 from .models import Delivery
 
@@ -26,8 +27,11 @@ def delivery_data(delivery: Delivery) -> dict:
 
 
 def record_message_event(delivery: Delivery, kind: str, *, time=None, **extra) -> Event:
-    """One event of ``kind`` (an ``EventKind`` value) for the delivery's contact."""
-    return Event.objects.create(
+    """One event of ``kind`` (an ``EventKind`` value) for the delivery's contact; the pass
+    over new events is queued so that decisions and message rules hear of it in seconds."""
+    event = Event.objects.create(
         contact_id=delivery.contact_id, kind=kind, time=time or timezone.now(),
         data={**delivery_data(delivery), **extra},
     )
+    schedule_event_processing()
+    return event

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from wagtail_segments.contacts.identity import resolve_contact
+from wagtail_segments.contacts.pass_queue import schedule_event_processing
 from wagtail_segments.contacts.models import Contact, Event, EventKind
 
 from . import consent
@@ -163,4 +164,5 @@ def record_tracking_event(event, kind: str | None, esp_name: str) -> Event | Non
             consent.stop_email(contact, STOPPING[event.event_type])
         else:  # the contact's address changed since: only the old address is suppressed
             consent.suppress(event.recipient, STOPPING[event.event_type])
+    schedule_event_processing()
     return Event.objects.create(contact=contact, kind=kind, time=when, data=data)
