@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "CAMPAIGN_MAX_ATTEMPTS": 5,  # failed attempts at a step before the run fails
     "CAMPAIGN_RETRY_SECONDS": 60,  # the first retry's delay, doubled after each failure
     "CAMPAIGN_LOOP_SECONDS": 55,  # how long the engine's loop keeps watching for due runs
+    # Admin
+    "ADMIN_PREVIEW_TIMEOUT_MS": 800,  # a segment preview counts for this long, then says "still counting"
+    "ADMIN_BULK_TASK_THRESHOLD": 1000,  # bulk actions on more contacts than this run as a task
     # Messaging
     "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
 }

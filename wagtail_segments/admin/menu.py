@@ -6,14 +6,16 @@ reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architect
 
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
-from wagtail_modeladmin.views import IndexView
+from wagtail_modeladmin.views import CreateView, EditView, IndexView
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
 from wagtail_segments.segments.models import Segment
 
+from .audit import RULES_CHANGED, record
 from .filters import CountryFilter, TagFilter
+from .segments import EDIT_RULES, RulesLockedPanel, RulesPreviewPanel, comparable_rules
 from .views import ContactInspectView
 
 
@@ -58,9 +60,34 @@ class PropertyDefinitionAdmin(ModelAdmin):
     search_fields = ("key", "label")
 
 
+class RulesAuditMixin:
+    """Saving a segment whose match or rules changed records the change in the audit log,
+    beside modeladmin's own create/edit entry, so a segment's history says who changed who
+    it targets."""
+
+    def form_valid(self, form):
+        # The form has already put the posted rules on its instance: read the stored ones.
+        stored = Segment.objects.filter(pk=form.instance.pk).first() if form.instance.pk else None
+        before = comparable_rules(stored.match, stored.rules) if stored else None
+        response = super().form_valid(form)
+        after = comparable_rules(self.instance.match, self.instance.rules)
+        if after != before and (before is not None or after[1]):
+            record(self.instance, RULES_CHANGED, user=self.request.user,
+                   match=after[0], rules=after[1], previous_rules=before[1] if before else None)
+        return response
+
+
+class SegmentCreateView(RulesAuditMixin, CreateView):
+    pass
+
+
+class SegmentEditView(RulesAuditMixin, EditView):
+    pass
+
+
 class SegmentAdmin(ModelAdmin):
-    """Segments with Wagtail's block editor for the rules. The builder, previews and reports
-    come with the admin issue; until then this is the plain create/edit/list."""
+    """Segments, their rules edited in Wagtail's block editor with choosers, and a live
+    preview of who the unsaved rules match. Editing rules needs its own permission."""
 
     model = Segment
     menu_label = _("Segments")
@@ -68,11 +95,18 @@ class SegmentAdmin(ModelAdmin):
     list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at", "problems")
     list_filter = ("kind", "active")
     search_fields = ("name", "slug", "description")
+    create_view_class = SegmentCreateView
+    edit_view_class = SegmentEditView
     panels = [
         FieldRowPanel([FieldPanel("name"), FieldPanel("slug")]),
         FieldPanel("description"),
         FieldRowPanel([FieldPanel("kind"), FieldPanel("active")]),
-        MultiFieldPanel([FieldPanel("match"), FieldPanel("rules")], heading=_("Rules")),
+        MultiFieldPanel(
+            [FieldPanel("match", permission=EDIT_RULES), FieldPanel("rules", permission=EDIT_RULES),
+             RulesLockedPanel()],
+            heading=_("Rules"),
+        ),
+        RulesPreviewPanel(heading=_("Who these rules match")),
         FieldRowPanel(
             [FieldPanel("reminder_days"), FieldPanel("automatic_touchpoints_count")],
             heading=_("Reminders"),
