@@ -4,6 +4,7 @@ modeladmin does lists, forms and inspect views well; screens it cannot do well (
 reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architecture.md).
 """
 
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.views import CreateView, EditView, IndexView
@@ -26,12 +27,29 @@ class ContactIndexView(IndexView):
     def _get_default_ordering(self):
         return ["-last_seen", "-pk"]
 
+    def get(self, request, *args, **kwargs):
+        # bulk.contacts_matching() asks the listing for its filtered queryset, not a page.
+        if getattr(request, "wsg_queryset_only", False):
+            return self.queryset
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        from .bulk_actions import ACTIONS
+
+        user = self.request.user
+        return super().get_context_data(
+            bulk_actions=[action for action in ACTIONS.values() if user.has_perm(action.permission)],
+            bulk_filters=self.params.urlencode() if hasattr(self.params, "urlencode") else "",
+            **kwargs,
+        )
+
 
 class ContactAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
     menu_icon = "user"
-    list_display = ("__str__", "company", "points", "country", "last_seen")
+    list_display = ("select", "__str__", "company", "points", "country", "last_seen")
+    list_display_add_buttons = "__str__"
     list_filter = ("do_not_email", CountryFilter, TagFilter)
     search_fields = ("email", "first_name", "last_name", "phone", "company__name")
     inspect_view_enabled = True
@@ -39,6 +57,16 @@ class ContactAdmin(ModelAdmin):
     inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
     form_fields_exclude = ("email_key", "merged_into", "uuid")
     index_view_class = ContactIndexView
+    index_template_name = "wagtail_segments/admin/contact_index.html"
+
+    def select(self, contact: Contact) -> str:
+        """A checkbox of the bulk-action form above the listing (``form`` links it there)."""
+        return format_html(
+            '<input type="checkbox" name="id" value="{}" form="wsg-bulk" aria-label="{}">',
+            contact.pk, _("Select %(contact)s") % {"contact": contact},
+        )
+
+    select.short_description = _("Select")
 
     def get_queryset(self, request):
         return super().get_queryset(request).live().select_related("company")
