@@ -79,3 +79,6 @@ def test_editor_builds_a_nested_segment_and_watches_the_count(page, live_request
     page.set_viewport_size({"width": 1280, "height": 2400})
     page.screenshot(path=f"{ARTIFACTS}/segment_builder.png", full_page=True)
     assert_accessible(page)
+    page.emulate_media(color_scheme="dark")
+    page.locator(".wsg-rules-preview").screenshot(path=f"{ARTIFACTS}/segment_builder_preview_dark.png")
+    assert_accessible(page)

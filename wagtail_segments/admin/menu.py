@@ -58,6 +58,7 @@ class ContactAdmin(ModelAdmin):
     form_fields_exclude = ("email_key", "merged_into", "uuid")
     index_view_class = ContactIndexView
     index_template_name = "wagtail_segments/admin/contact_index.html"
+    index_view_extra_css = ["wagtail_segments/admin/admin.css"]
 
     def select(self, contact: Contact) -> str:
         """A checkbox of the bulk-action form above the listing (``form`` links it there)."""
