@@ -34,8 +34,15 @@ def audience(live_server):
 
 def add_block(container, label: str):
     """Open the StreamField's last "Insert a block" menu in ``container`` and pick ``label``."""
-    container.get_by_role("button", name="Insert a block").last.click()
-    container.page.get_by_role("option", name=label, exact=True).click()
+    option = container.page.get_by_role("option", name=label, exact=True)
+    for _attempt in range(3):  # the menu's script may still be starting on a busy machine
+        container.get_by_role("button", name="Insert a block").last.click()
+        try:
+            option.wait_for(state="visible", timeout=3000)
+            break
+        except Exception:
+            container.page.keyboard.press("Escape")
+    option.click()
 
 
 def choose_page(page, block, title: str):
