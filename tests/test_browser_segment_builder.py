@@ -82,6 +82,12 @@ def test_editor_builds_a_nested_segment_and_watches_the_count(page, live_request
     group.get_by_label("Value", exact=True).fill("Demo")
     expect_count(page, "8")
     expect(page.locator(".wsg-rules-preview table")).to_contain_text("lead2@example.com")
+    # Scrolled up to the rules, the count stays in sight in a corner.
+    page.get_by_label("Name").scroll_into_view_if_needed()
+    summary = page.locator(".wsg-preview-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_have_text("8 contacts match these rules.")
+    page.screenshot(path=f"{ARTIFACTS}/segment_builder_top.png")
 
     page.set_viewport_size({"width": 1280, "height": 2400})
     page.screenshot(path=f"{ARTIFACTS}/segment_builder.png", full_page=True)

@@ -126,6 +126,7 @@ class SegmentAdmin(ModelAdmin):
     search_fields = ("name", "slug", "description")
     create_view_class = SegmentCreateView
     edit_view_class = SegmentEditView
+    form_view_extra_css = ["wagtail_segments/admin/admin.css"]
     panels = [
         FieldRowPanel([FieldPanel("name"), FieldPanel("slug")]),
         FieldPanel("description"),

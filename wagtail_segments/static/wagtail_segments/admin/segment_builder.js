@@ -41,6 +41,27 @@
     });
   }
 
+  // The count, repeated in a corner while the preview panel is out of sight, so it stays
+  // visible as long rules are edited. The panel itself is the live region; this copy is a
+  // plain link to it, not announced.
+  function showSummary(panel, result) {
+    var count = result.querySelector(".wsg-rules-preview__count, [data-wsg-preview-problems]");
+    var link = document.querySelector(".wsg-preview-summary");
+    if (!count) return;
+    if (!link) {
+      link = document.createElement("a");
+      link.className = "wsg-preview-summary";
+      link.href = "#wsg-rules-preview";
+      document.body.appendChild(link);
+      if ("IntersectionObserver" in window) {
+        new IntersectionObserver(function (entries) {
+          link.hidden = entries[0].isIntersecting;
+        }).observe(panel);
+      }
+    }
+    link.textContent = count.textContent.replace(/\s+/g, " ").trim();
+  }
+
   function start(panel) {
     var form = panel.closest("form");
     var result = panel.querySelector("[data-wsg-preview-result]");
@@ -74,6 +95,7 @@
           if (request !== latest) return;
           result.innerHTML = html;
           result.removeAttribute("aria-busy");
+          showSummary(panel, result);
         })
         .catch(function () {
           if (request !== latest) return;
