@@ -99,6 +99,15 @@ def allowed(user, action: ContactsBulkAction) -> bool:
     return any(user.has_perm(p) for p in LISTING_PERMISSIONS) and user.has_perm(action.permission)
 
 
+def permission_name(permission: str) -> str:
+    """A permission's name as the group editor shows it ("Can export contacts")."""
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = permission.split(".", 1)
+    found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    return str(found.name) if found else permission
+
+
 def denied(request: HttpRequest, message: str) -> HttpResponse:
     return TemplateResponse(request, "wagtail_segments/admin/bulk_denied.html", {"message": message}, status=403)
 
@@ -110,7 +119,8 @@ def bulk_contacts(request: HttpRequest) -> HttpResponse:
     if action is None:
         return denied(request, _("Choose an action."))
     if not allowed(request.user, action):
-        return denied(request, _("You do not have permission to do this to contacts."))
+        return denied(request, _("“%(action)s” needs the permission “%(permission)s”; ask an administrator.") % {
+            "action": action.label, "permission": permission_name(action.permission)})
     selection = Selection.from_data(data)
     form = action.form_class(request.POST if request.method == "POST" else None)
     count = selection.contacts(request.user).count()
