@@ -15,6 +15,7 @@ from typing import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
+from django.db.models import Count, Window
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
@@ -128,23 +129,27 @@ def segment_from_form(data: QueryDict, files=None, pk: int | None = None) -> Seg
 
 
 def preview(segment: Segment) -> Preview:
-    """How many contacts the segment's rules match now, and the newest of them."""
+    """How many contacts the segment's rules match now, and the newest of them: one query
+    (the count as a window over the matches, the newest 20 of them returned), so the
+    matches are found once; past the time limit, "still counting" and no sample."""
     result = Preview()
-    limit = conf.settings.ADMIN_PREVIEW_TIMEOUT_MS
     context = RuleContext()
+    newest = (
+        matching_contacts(segment, context)
+        .annotate(total=Window(Count("*")))
+        .order_by("-pk")
+        .values_list("pk", "total")[:PREVIEW_SIZE]
+    )
     try:
-        with time_limit(limit), segment_queries():
-            result.count = matching_contacts(segment, context).count()
+        with time_limit(conf.settings.ADMIN_PREVIEW_TIMEOUT_MS), segment_queries():
+            rows = list(newest)
     except StillCounting:
         result.still_counting = True
+        rows = []
     result.problems = list(dict.fromkeys(context.problems))
-    if result.count == 0:
+    if result.still_counting:
         return result
-    try:
-        with time_limit(limit), segment_queries():
-            ids = list(matching_contacts(segment, RuleContext(now=context.now)).order_by("-pk")[:PREVIEW_SIZE])
-    except StillCounting:
-        return result
-    by_id = Contact.objects.select_related("company").in_bulk(ids)
-    result.contacts = [by_id[pk] for pk in ids if pk in by_id]
+    result.count = rows[0][1] if rows else 0
+    by_id = Contact.objects.select_related("company").in_bulk([pk for pk, _total in rows])
+    result.contacts = [by_id[pk] for pk, _total in rows if pk in by_id]
     return result
