@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
 
-.PHONY: demo test test-lowest test-postgres chromium benchmark clean
+.PHONY: demo test test-lowest test-postgres chromium axe benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,21 @@ chromium:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# axe-core from npm (pinned in tests/js/package-lock.json): the browser tests run it inside
+# the admin's pages (tests/axe.py). No CDN: the script is read from this directory.
+AXE := tests/js/node_modules/axe-core/axe.min.js
+$(AXE): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --silent
+	touch $(AXE)
+
+axe: $(AXE)
+
 demo: $(STAMP)
 	$(BIN)/python example_site/manage.py migrate --noinput
 	$(BIN)/python example_site/manage.py load_demo
 	@bash example_site/run_demo.sh $(BIN)/python
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The suite with every dependency at the lower bound pyproject.toml declares (.ci/lowest.txt
@@ -41,11 +50,11 @@ $(LOWEST_STAMP): pyproject.toml .ci/lowest.txt
 	$(LOWEST)/bin/python -m pip install --quiet -c .ci/lowest.txt -e ".[test,postgres,redis]"
 	touch $(LOWEST_STAMP)
 
-test-lowest: $(LOWEST_STAMP) chromium
+test-lowest: $(LOWEST_STAMP) chromium $(AXE)
 	$(LOWEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The suite on a PostgreSQL database of its own (the server at 127.0.0.1:5432, user postgres).
-test-postgres: $(STAMP) chromium
+test-postgres: $(STAMP) chromium $(AXE)
 	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS wagtail_segments_dev;" -c "CREATE DATABASE wagtail_segments_dev;"
 	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wagtail_segments_dev $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -16,6 +16,7 @@ def rule(kind: str, negate: bool = False, **value) -> dict:
         "traffic": {"field": "utm_source", "operator": "eq", "value": "", **WINDOW},
         "date": {"field": "last_seen", "operator": "today", "date": None, "end_date": None, "number": None},
         "contact_field": {"field": "email", "operator": "eq", "value": ""},
+        "tags": {"operator": "any"},
     }.get(kind, {})
     return {"type": kind, "value": {**defaults, **value, "negate": negate}}
 

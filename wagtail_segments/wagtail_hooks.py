@@ -6,3 +6,15 @@ from .tracking.pages import track_page_view
 hooks.register("on_serve_page", track_page_view, order=100)
 
 from .admin import menu  # noqa: E402,F401  (registers the Marketing menu)
+from .admin.audit import register_log_actions  # noqa: E402
+
+hooks.register("register_log_actions", register_log_actions)
+
+
+@hooks.register("register_admin_urls")
+def register_admin_urls():
+    from django.urls import include, path
+
+    from .admin import urls
+
+    return [path("marketing/", include(urls))]

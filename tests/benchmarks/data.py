@@ -489,7 +489,7 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
     boolean = (lambda expr: f"({expr} = 1)") if d.vendor == "postgresql" else (lambda expr: expr)
     d.run(
         "INSERT INTO wagtail_segments_contact (id, uuid, email, email_key, user_id, first_name, "
-        "last_name, phone, company_id, properties, points, country, first_seen, last_seen, "
+        "last_name, phone, company_id, properties, points, country, first_seen, last_seen, time_zone, "
         "do_not_email, do_not_email_reason, do_not_sms, do_not_sms_reason, merged_into_id) "
         f"SELECT i, {d.uuid()}, "
         f"CASE WHEN ident = 1 THEN {email} ELSE '' END, "
@@ -500,7 +500,7 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
         f"CASE WHEN ident = 1 THEN {d.json(quote('plan'), d.pick(expand(PLANS), 'plan'), quote('employees'), 'employees')} "
         f"ELSE {d.empty_json} END, "
         f"points, {d.pick(expand(COUNTRIES), 'country')}, "
-        f"COALESCE(a.seen_first, {d.ago(now, 'age')}), COALESCE(a.seen_last, {d.ago(now, 'age')}), "
+        f"COALESCE(a.seen_first, {d.ago(now, 'age')}), COALESCE(a.seen_last, {d.ago(now, 'age')}), '', "
         f"{boolean('dne')}, '', {d.false}, '', NULL FROM {src} LEFT JOIN "
         "(SELECT contact_id, min(time) AS seen_first, max(time) AS seen_last FROM wagtail_segments_event "
         "GROUP BY contact_id) AS a ON a.contact_id = i"

@@ -4,16 +4,19 @@ modeladmin does lists, forms and inspect views well; screens it cannot do well (
 reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architecture.md).
 """
 
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
-from wagtail_modeladmin.views import IndexView
+from wagtail_modeladmin.views import CreateView, EditView, IndexView
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
 from wagtail_segments.segments.models import Segment
 
+from .audit import RULES_CHANGED, record
 from .filters import CountryFilter, TagFilter
+from .segments import EDIT_RULES, RulesLockedPanel, RulesPreviewPanel, comparable_rules
 from .views import ContactInspectView
 
 
@@ -24,12 +27,29 @@ class ContactIndexView(IndexView):
     def _get_default_ordering(self):
         return ["-last_seen", "-pk"]
 
+    def get(self, request, *args, **kwargs):
+        # bulk.contacts_matching() asks the listing for its filtered queryset, not a page.
+        if getattr(request, "wsg_queryset_only", False):
+            return self.queryset
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        from .bulk_actions import ACTIONS
+
+        user = self.request.user
+        return super().get_context_data(
+            bulk_actions=[action for action in ACTIONS.values() if user.has_perm(action.permission)],
+            bulk_filters=self.params.urlencode() if hasattr(self.params, "urlencode") else "",
+            **kwargs,
+        )
+
 
 class ContactAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
     menu_icon = "user"
-    list_display = ("__str__", "company", "points", "country", "last_seen")
+    list_display = ("select", "__str__", "company", "points", "country", "last_seen")
+    list_display_add_buttons = "__str__"
     list_filter = ("do_not_email", CountryFilter, TagFilter)
     search_fields = ("email", "first_name", "last_name", "phone", "company__name")
     inspect_view_enabled = True
@@ -37,6 +57,17 @@ class ContactAdmin(ModelAdmin):
     inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
     form_fields_exclude = ("email_key", "merged_into", "uuid")
     index_view_class = ContactIndexView
+    index_template_name = "wagtail_segments/admin/contact_index.html"
+    index_view_extra_css = ["wagtail_segments/admin/admin.css"]
+
+    def select(self, contact: Contact) -> str:
+        """A checkbox of the bulk-action form above the listing (``form`` links it there)."""
+        return format_html(
+            '<input type="checkbox" name="id" value="{}" form="wsg-bulk" aria-label="{}">',
+            contact.pk, _("Select %(contact)s") % {"contact": contact},
+        )
+
+    select.short_description = _("Select")
 
     def get_queryset(self, request):
         return super().get_queryset(request).live().select_related("company")
@@ -58,9 +89,34 @@ class PropertyDefinitionAdmin(ModelAdmin):
     search_fields = ("key", "label")
 
 
+class RulesAuditMixin:
+    """Saving a segment whose match or rules changed records the change in the audit log,
+    beside modeladmin's own create/edit entry, so a segment's history says who changed who
+    it targets."""
+
+    def form_valid(self, form):
+        # The form has already put the posted rules on its instance: read the stored ones.
+        stored = Segment.objects.filter(pk=form.instance.pk).first() if form.instance.pk else None
+        before = comparable_rules(stored.match, stored.rules) if stored else None
+        response = super().form_valid(form)
+        after = comparable_rules(self.instance.match, self.instance.rules)
+        if after != before and (before is not None or after[1]):
+            record(self.instance, RULES_CHANGED, user=self.request.user,
+                   match=after[0], rules=after[1], previous_rules=before[1] if before else None)
+        return response
+
+
+class SegmentCreateView(RulesAuditMixin, CreateView):
+    pass
+
+
+class SegmentEditView(RulesAuditMixin, EditView):
+    pass
+
+
 class SegmentAdmin(ModelAdmin):
-    """Segments with Wagtail's block editor for the rules. The builder, previews and reports
-    come with the admin issue; until then this is the plain create/edit/list."""
+    """Segments, their rules edited in Wagtail's block editor with choosers, and a live
+    preview of who the unsaved rules match. Editing rules needs its own permission."""
 
     model = Segment
     menu_label = _("Segments")
@@ -68,11 +124,19 @@ class SegmentAdmin(ModelAdmin):
     list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at", "problems")
     list_filter = ("kind", "active")
     search_fields = ("name", "slug", "description")
+    create_view_class = SegmentCreateView
+    edit_view_class = SegmentEditView
+    form_view_extra_css = ["wagtail_segments/admin/admin.css"]
     panels = [
         FieldRowPanel([FieldPanel("name"), FieldPanel("slug")]),
         FieldPanel("description"),
         FieldRowPanel([FieldPanel("kind"), FieldPanel("active")]),
-        MultiFieldPanel([FieldPanel("match"), FieldPanel("rules")], heading=_("Rules")),
+        MultiFieldPanel(
+            [FieldPanel("match", permission=EDIT_RULES), FieldPanel("rules", permission=EDIT_RULES),
+             RulesLockedPanel()],
+            heading=_("Rules"),
+        ),
+        RulesPreviewPanel(heading=_("Who these rules match")),
         FieldRowPanel(
             [FieldPanel("reminder_days"), FieldPanel("automatic_touchpoints_count")],
             heading=_("Reminders"),

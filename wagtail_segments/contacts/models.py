@@ -122,6 +122,8 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        # Exporting takes personal data out of the site: a permission apart from viewing.
+        permissions = [("export_contacts", _("Can export contacts"))]
         # Never-seen contacts last on every database (PostgreSQL puts NULLs first when descending).
         ordering = [models.F("last_seen").desc(nulls_last=True), "-pk"]
 

@@ -63,6 +63,9 @@ class Segment(models.Model):
         verbose_name = _("segment")
         verbose_name_plural = _("segments")
         ordering = ["name"]
+        # Who a segment holds decides who campaigns reach: a permission apart from editing
+        # its name and description (the admin's rule fields and preview check it).
+        permissions = [("edit_segment_rules", _("Can edit segment rules"))]
 
     def __str__(self) -> str:
         return self.name

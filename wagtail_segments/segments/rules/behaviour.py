@@ -12,6 +12,7 @@ from wagtail import blocks
 
 from wagtail_segments.contacts.models import Event, EventKind
 
+from ..choosers import FormFieldChoiceBlock, form_page_models
 from .base import EVERYONE, NOTHING, BrokenRule, Rule, RuleContext, register, split_list
 from .contact import parse_day
 from .operators import TEXT_OPERATORS, Column, JsonKey, compare
@@ -174,9 +175,9 @@ class FormSubmittedRule(Rule):
 
     def child_blocks(self):
         return [
-            ("page", blocks.PageChooserBlock(label=_("Form page"))),
-            ("answer_field", blocks.CharBlock(required=False, label=_("Answer field (optional)"),
-                                              help_text=_("The field's name, e.g. team_size"))),
+            ("page", blocks.PageChooserBlock(page_type=form_page_models() or None, label=_("Form page"))),
+            ("answer_field", FormFieldChoiceBlock(required=False, label=_("Answer field (optional)"),
+                                                  help_text=_("A field of the form chosen above"))),
             ("answer_operator", blocks.ChoiceBlock(choices=ANSWER_OPERATORS, default="eq", label=_("Answer"))),
             ("answer_value", blocks.CharBlock(required=False, label=_("Value"))),
             *count_blocks(),

@@ -12,6 +12,7 @@ from wagtail import blocks
 from wagtail_segments.contacts.models import PropertyDefinition, TaggedContact
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 
+from ..choosers import ContactTagsBlock
 from .base import COUNTRY_CHANGED, LAST_SEEN_CHANGED, NOTHING, BrokenRule, Rule, RuleContext, register, split_list
 from .operators import NUMBER_OPERATORS, TEXT_OPERATORS, Column, DateOperand, JsonKey, compare, definite
 
@@ -27,9 +28,10 @@ PROPERTY_PREFIX = "properties."
 
 
 def property_choices(types: set[str]) -> list[tuple[str, str]]:
+    """Declared properties by label, with their type, so an editor knows what to compare."""
     try:
         return [
-            (f"{PROPERTY_PREFIX}{d.key}", f"{d.label} ({d.key})")
+            (f"{PROPERTY_PREFIX}{d.key}", f"{d.label} ({d.get_type_display()})")
             for d in PropertyDefinition.objects.filter(type__in=types)
         ]
     except Exception:  # no table yet (before migrate): offer the built-in fields only
@@ -272,11 +274,13 @@ class TagsRule(Rule):
     def child_blocks(self):
         return [
             ("operator", blocks.ChoiceBlock(choices=TAG_OPERATORS, default="any", label=_("Operator"))),
-            ("tags", blocks.CharBlock(label=_("Tags"), help_text=_("Comma-separated tag names"))),
+            ("tags", ContactTagsBlock(label=_("Tags"))),
         ]
 
     def compile(self, value, context):
-        names = split_list(value.get("tags"))
+        # Wagtail's tag widget quotes names with spaces ("big customer").
+        names = [name.strip('"').strip() for name in split_list(value.get("tags"))]
+        names = [name for name in names if name]
         if not names:
             return NOTHING
 

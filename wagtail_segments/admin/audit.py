@@ -1,0 +1,50 @@
+"""What the marketing screens record in Wagtail's audit log (Reports → Site history and each
+object's history): rule changes, member changes and exports, each with the user who did it."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from wagtail.log_actions import log
+
+RULES_CHANGED = "wagtail_segments.rules_changed"
+MEMBERS_ADDED = "wagtail_segments.members_added"
+MEMBERS_REMOVED = "wagtail_segments.members_removed"
+CONTACTS_EXPORTED = "wagtail_segments.contacts_exported"
+CONTACTS_TAGGED = "wagtail_segments.contacts_tagged"
+CONTACTS_UNTAGGED = "wagtail_segments.contacts_untagged"
+CONTACTS_DELETED = "wagtail_segments.contacts_deleted"
+
+ACTIONS = {
+    RULES_CHANGED: (_("Change segment rules"), _("Segment rules changed")),
+    MEMBERS_ADDED: (_("Add segment members"), _("Contacts added to the segment")),
+    MEMBERS_REMOVED: (_("Remove segment members"), _("Contacts removed from the segment")),
+    CONTACTS_EXPORTED: (_("Export contacts"), _("Contacts exported")),
+    CONTACTS_TAGGED: (_("Tag contacts"), _("Tag added to contacts")),
+    CONTACTS_UNTAGGED: (_("Untag contacts"), _("Tag removed from contacts")),
+    CONTACTS_DELETED: (_("Delete contacts"), _("Contacts deleted")),
+}
+
+
+def register_log_actions(actions) -> None:
+    for action, (label, message) in ACTIONS.items():
+        actions.register_action(action, label, message)
+
+
+def record(instance, action: str, user=None, **data):
+    """One audit log entry on ``instance`` (its history), with ``data`` kept beside it."""
+    return log(instance, action, user=user, data=data)
+
+
+def record_many(model, action: str, user, label: str, **data):
+    """One audit log entry for an action on many rows at once (an export or a bulk change to
+    "everyone matching" may touch a million contacts: one entry, not one per contact). Its
+    object id is "*"; its label says how many and which."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+    from wagtail.models import ModelLogEntry
+
+    return ModelLogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
+        object_id="*", label=label[:1000], action=action, user=user, data=data,
+        timestamp=timezone.now(),
+    )

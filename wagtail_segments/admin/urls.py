@@ -1,0 +1,16 @@
+"""The admin URLs of the screens that are Wagtail views rather than modeladmin's."""
+
+from django.urls import path
+
+from .segments import rules_preview
+
+urlpatterns = [
+    path("segments/preview/", rules_preview, name="wagtail_segments_rules_preview"),
+]
+
+from .bulk import bulk_contacts, bulk_progress  # noqa: E402
+
+urlpatterns += [
+    path("contacts/bulk/", bulk_contacts, name="wagtail_segments_contacts_bulk"),
+    path("contacts/bulk/<str:job>/", bulk_progress, name="wagtail_segments_contacts_bulk_progress"),
+]

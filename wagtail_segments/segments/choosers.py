@@ -1,0 +1,99 @@
+"""Choosers for rule fields: what an editor picks from instead of typing ids, keys or names.
+
+They stay plain form widgets and blocks, so rules are stored as before (a page id, a form
+field's name, a comma-separated tag list) and the compiler is unchanged. Choices are read
+when a form is rendered, never at import time.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from wagtail import blocks
+from wagtail.admin.widgets import AdminTagWidget
+
+
+def form_page_models() -> list[type]:
+    """Every page model that is a Wagtail form (for the "form submitted" page chooser)."""
+    from wagtail.contrib.forms.models import FormMixin
+    from wagtail.models import get_page_models
+
+    return [model for model in get_page_models() if issubclass(model, FormMixin)]
+
+
+class FormTitle(str):
+    """A form page's title as an option group's label, knowing its page."""
+
+    page_id: int
+
+
+def form_title(page) -> FormTitle:
+    title = FormTitle(page.title)
+    title.page_id = page.pk
+    return title
+
+
+def form_field_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each form page's fields as (page title, [(field name, label)]), for a grouped select."""
+    from wagtail.models import Page
+
+    grouped = []
+    models = form_page_models()
+    if not models:
+        return grouped
+    try:
+        pages = Page.objects.type(*models).specific().order_by("title")
+        for page in pages:
+            fields = [(field.clean_name, field.label) for field in page.get_form_fields()]
+            if fields:
+                grouped.append((form_title(page), fields))
+    except Exception:  # no tables yet (before migrate)
+        return []
+    return grouped
+
+
+class FormFieldSelect(forms.Select):
+    """A select of form fields grouped by form page; each option names its page
+    (``data-form-page``) so the builder's script can offer only the chosen form's fields."""
+
+    def optgroups(self, name, value, attrs=None):
+        groups = super().optgroups(name, value, attrs)
+        for group_name, options, _index in groups:
+            page_id = getattr(group_name, "page_id", None)
+            for option in options:
+                if page_id is not None:
+                    option["attrs"]["data-form-page"] = str(page_id)
+        return groups
+
+
+class FormFieldChoiceBlock(blocks.ChoiceBlock):
+    """The field of a form page, chosen by its label; stored as the field's name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=form_field_choices, widget=FormFieldSelect, **kwargs)
+
+    class Meta:
+        classname = "wsg-form-field-chooser"
+
+
+class ContactTagsBlock(blocks.FieldBlock):
+    """Contact tags typed with Wagtail's tag widget, completed from the contact tags in use;
+    stored as the comma-separated text the rule reads."""
+
+    def __init__(self, required: bool = True, help_text=None, **kwargs):
+        from wagtail_segments.contacts.models import ContactTag
+
+        self.field = forms.CharField(
+            required=required, help_text=help_text,
+            widget=AdminTagWidget(tag_model=ContactTag),
+        )
+        super().__init__(**kwargs)
+
+    def get_prep_value(self, value):
+        return value if isinstance(value, str) else ", ".join(value or ())
+
+    def to_python(self, value):
+        return value if isinstance(value, str) else ", ".join(value or ())
+
+    class Meta:
+        icon = "tag"
+
