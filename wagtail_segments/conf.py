@@ -68,6 +68,20 @@ DEFAULTS: dict[str, Any] = {
     "CAMPAIGN_LOOP_SECONDS": 55,  # how long the engine's loop keeps watching for due runs
     # Messaging
     "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
+    # Email (docs/messaging.md, "Email")
+    "EMAIL_TEMPLATE": "wagtail_segments/messaging/email.html",  # the layout around every email
+    "EMAIL_TEXT_FOOTER_TEMPLATE": "wagtail_segments/messaging/email_footer.txt",
+    "EMAIL_UNSUBSCRIBE_MAILTO": None,  # an address for List-Unsubscribe's mailto; None: https only
+    "EMAIL_FREQUENCY_CAP": None,  # at most this many marketing emails per contact per …
+    "EMAIL_FREQUENCY_CAP_DAYS": 7,  # … this many days, across all campaigns; None: no cap
+    "EMAIL_RATE_LIMITS": {},  # {backend dotted path or "*": {"per_second": N, "per_hour": M}}
+    "EMAIL_RATE_LIMIT_CACHE": "default",  # the cache that holds the rate limit's counts
+    "EMAIL_MACHINE_OPEN_USER_AGENTS": [  # regular expressions (case-insensitive) of proxy opens
+        r"^Mozilla/5\.0$",  # Apple Mail Privacy Protection fetches with this bare agent
+        r"^$",
+        r"barracuda|mimecast|proofpoint|symantec|messagelabs|trendmicro|forcepoint",
+    ],
+    "EMAIL_MACHINE_OPEN_SECONDS": 10,  # an open this soon after sending is a machine's
 }
 
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
 
+from . import batch as batched
 from .actions import get_action
 from .claims import claim_due_runs, new_owner
 from .models import LIVE_STATES, Run, Step, StepLog
@@ -50,10 +51,11 @@ class LostClaim(Exception):
 
 
 def run_due_steps(batch: int | None = None, lease_seconds: float | None = None) -> int:
-    """Claim one batch of due runs and execute their steps; returns how many were claimed."""
+    """Claim one batch of due runs and execute their steps; returns how many were claimed.
+    Runs due on the same batchable step (an email) act together first (batch.py)."""
     owner = new_owner()
     runs = claim_due_runs(batch, lease_seconds, owner)
-    for run in runs:
+    for run in batched.execute_batches(runs, owner):
         try:
             execute_run(run, owner)
         except Exception:
@@ -77,6 +79,9 @@ def execute_run(run: Run, owner: str) -> str:
         action = get_action(step.config) if step.kind == "action" else None
         if step.kind == "action" and action is None:
             return _fail(run, owner, _("“%(action)s” is not an action.") % {"action": step.config.get("action")})
+        later = action.deferred_until(run, step.config, now) if action is not None else None
+        if later is not None and later > now:
+            return defer(run, owner, later) or LOST
         if action is None or action.transactional:
             state = _step_in_one_transaction(run, step, owner, action)
         else:
@@ -180,11 +185,20 @@ def _begin(run: Run, step: Step, owner: str):
 
 def _advance(run: Run, owner: str, step: Step, action) -> str | None:
     """Move the run past a done step: to its next step, or out when the action ends runs."""
-    now = timezone.now()
-    if action is not None and action.ends_run:
-        return _move(run, owner, {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now})
-    fields = arrival(step.child(Step.Branch.NEXT), now)
+    fields = advance_fields(step, action, timezone.now())
     return _move(run, owner, fields, keep_lease=fields["state"] == Run.State.ACTIVE)
+
+
+def advance_fields(step: Step, action, now: datetime.datetime) -> dict:
+    """The run fields after ``step`` is done (shared with batch.py's bulk move)."""
+    if action is not None and action.ends_run:
+        return {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now}
+    return arrival(step.child(Step.Branch.NEXT), now)
+
+
+def defer(run: Run, owner: str, until: datetime.datetime) -> str | None:
+    """The run waits on its step until ``until`` (an action's ``deferred_until``)."""
+    return _move(run, owner, {"step": run.step, "state": Run.State.WAITING, "next_due_at": until})
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:

@@ -42,25 +42,27 @@ def base_url() -> str:
     return site.root_url.rstrip("/") if site else "http://localhost"
 
 
-def absolute(name: str, token: str) -> str:
-    return base_url() + reverse(f"wagtail_segments:{name}", args=[token])
+def absolute(name: str, token: str, base: str | None = None) -> str:
+    """``base``: the result of ``base_url()`` when the caller already has it (a batch of
+    messages asks once instead of once per link)."""
+    return (base or base_url()) + reverse(f"wagtail_segments:{name}", args=[token])
 
 
-def open_pixel_url(delivery) -> str:
-    return absolute("email_open", sign("open", str(delivery.token)))
+def open_pixel_url(delivery, base: str | None = None) -> str:
+    return absolute("email_open", sign("open", str(delivery.token)), base)
 
 
-def click_url(delivery, index: int) -> str:
+def click_url(delivery, index: int, base: str | None = None) -> str:
     """The redirect to the ``index``-th URL of ``delivery.links``: nowhere else."""
-    return absolute("email_click", sign("click", [str(delivery.token), index]))
+    return absolute("email_click", sign("click", [str(delivery.token), index]), base)
 
 
-def unsubscribe_url(delivery) -> str:
-    return absolute("unsubscribe", sign("unsubscribe", str(delivery.token)))
+def unsubscribe_url(delivery, base: str | None = None) -> str:
+    return absolute("unsubscribe", sign("unsubscribe", str(delivery.token)), base)
 
 
-def preference_url(contact) -> str:
-    return absolute("preferences", sign("preferences", str(contact.uuid)))
+def preference_url(contact, base: str | None = None) -> str:
+    return absolute("preferences", sign("preferences", str(contact.uuid)), base)
 
 
 def confirm_url(contact, channel: str = "email") -> str:
