@@ -25,6 +25,8 @@ from django.core.cache import caches
 from wagtail_segments.conf import settings as conf
 
 KEY_PREFIX = "wsg:email-rate"
+now = time.time
+pause = time.sleep
 
 
 @dataclass(frozen=True)
@@ -39,15 +41,16 @@ class Window:
 
 
 class RateLimiter:
-    """The limits of one backend. ``clock`` and ``sleep`` are replaceable for tests."""
+    """The limits of one backend. ``clock`` and ``sleep`` default to the module's ``now``
+    and ``pause`` (replaceable in tests)."""
 
     def __init__(self, name: str, windows: list[Window], cache_alias: str = "default",
-                 clock=time.time, sleep=time.sleep) -> None:
+                 clock=None, sleep=None) -> None:
         self.name = name
         self.windows = windows
         self.cache = caches[cache_alias]
-        self.clock = clock
-        self.sleep = sleep
+        self.clock = clock or now
+        self.sleep = sleep or pause
 
     def _key(self, window: Window, index: int) -> str:
         return f"{KEY_PREFIX}:{self.name}:{window.seconds:g}:{index}"

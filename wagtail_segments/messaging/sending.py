@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import smtplib
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -48,6 +49,8 @@ from .ratelimit import limiter_for
 from .rendering import PreparedEmail, Rendered, prepare
 
 logger = logging.getLogger(__name__)
+# Errors after which the connection is gone (a refused recipient leaves it usable).
+LOST_CONNECTION = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
 
 
 @dataclass
@@ -202,7 +205,8 @@ def _deliver(outgoing: list[tuple[Delivery, EmailMultiAlternatives]]) -> None:
                         raise RuntimeError(_("The email backend did not send it."))
                 except Exception as error:  # noqa: BLE001  (one refused recipient fails one delivery)
                     _failed(delivery, error)
-                    _reopen(connection)
+                    if isinstance(error, LOST_CONNECTION):
+                        _reopen(connection)
                     continue
                 delivery.status = Delivery.Status.SENT
                 status = getattr(email, "anymail_status", None)
