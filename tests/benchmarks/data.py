@@ -490,7 +490,7 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
     d.run(
         "INSERT INTO wagtail_segments_contact (id, uuid, email, email_key, user_id, first_name, "
         "last_name, phone, company_id, properties, points, country, first_seen, last_seen, "
-        "do_not_email, do_not_email_reason, do_not_sms, do_not_sms_reason, merged_into_id) "
+        "do_not_email, do_not_email_reason, do_not_sms, do_not_sms_reason, merged_into_id, time_zone) "
         f"SELECT i, {d.uuid()}, "
         f"CASE WHEN ident = 1 THEN {email} ELSE '' END, "
         f"CASE WHEN ident = 1 THEN {email} END, NULL, "
@@ -501,7 +501,7 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
         f"ELSE {d.empty_json} END, "
         f"points, {d.pick(expand(COUNTRIES), 'country')}, "
         f"COALESCE(a.seen_first, {d.ago(now, 'age')}), COALESCE(a.seen_last, {d.ago(now, 'age')}), "
-        f"{boolean('dne')}, '', {d.false}, '', NULL FROM {src} LEFT JOIN "
+        f"{boolean('dne')}, '', {d.false}, '', NULL, '' FROM {src} LEFT JOIN "
         "(SELECT contact_id, min(time) AS seen_first, max(time) AS seen_last FROM wagtail_segments_event "
         "GROUP BY contact_id) AS a ON a.contact_id = i"
     )

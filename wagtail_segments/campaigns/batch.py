@@ -23,6 +23,7 @@ Runs whose next step is due at once come back to the caller for executor.execute
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import IntegrityError, transaction
@@ -136,17 +137,17 @@ def _finish(claimed: list[Run], step: Step, action, owner: str, results: dict, r
     keep_lease = fields["state"] == Run.State.ACTIVE
     with transaction.atomic():
         record()
-        logs = list(StepLog.objects.filter(
-            run__in=[run.pk for run in done], step=step, state=StepLog.State.CLAIMED, claimed_by=owner,
-        ).only("pk", "run_id"))
-        for log in logs:
-            log.state, log.result, log.finished_at = StepLog.State.DONE, results[log.run_id], now
-        StepLog.objects.bulk_update(logs, ["state", "result", "finished_at"])
+        logged = set()
+        for result, ids in _alike(done, results):  # one UPDATE per distinct result, not per run
+            claimed_logs = StepLog.objects.filter(
+                run__in=ids, step=step, state=StepLog.State.CLAIMED, claimed_by=owner,
+            )
+            logged.update(claimed_logs.values_list("run_id", flat=True))
+            claimed_logs.update(state=StepLog.State.DONE, result=result, finished_at=now)
         for run, error in failed:
             StepLog.objects.filter(run=run, step=step, state=StepLog.State.CLAIMED, claimed_by=owner).update(
                 state=StepLog.State.FAILED, error=_error_text(error), finished_at=now,
             )
-        logged = {log.run_id for log in logs}
         moving = [run for run in _hold(done, owner) if run.pk in logged]
         move = {"attempts": 0, "last_error": "", **fields}
         if not keep_lease:
@@ -158,6 +159,16 @@ def _finish(claimed: list[Run], step: Step, action, owner: str, results: dict, r
         return []
     return list(Run.objects.filter(pk__in=[run.pk for run in moving], lease_owner=owner)
                 .select_related("campaign", "step", "contact").order_by("next_due_at", "pk"))
+
+
+def _alike(runs: list[Run], results: dict) -> list[tuple[dict, list[int]]]:
+    """The runs grouped by identical result (a batch of sends has a handful: sent, or
+    skipped for one of a few reasons)."""
+    groups: dict[str, tuple[dict, list[int]]] = {}
+    for run in runs:
+        key = json.dumps(results[run.pk], sort_keys=True, default=str)
+        groups.setdefault(key, (results[run.pk], []))[1].append(run.pk)
+    return list(groups.values())
 
 
 def _error_text(error) -> str:

@@ -74,7 +74,8 @@ class SendEmail(Action):
 
     def execute_batch(self, runs, config):
         """Send to every run's contact over one connection; returns ({run id: the step's
-        result or the exception that failed it}, the function that writes the outcome)."""
+        result or the exception that failed it}, the function that writes the outcome).
+        A step's delivery is ``Delivery.objects.filter(run_id=…, step_key=…)``."""
         message = self.message(config)
         if message is None:
             raise LookupError(_("The email to send (id %(id)s) no longer exists.") % {"id": config.get("message")})
@@ -85,7 +86,9 @@ class SendEmail(Action):
             if delivery.status == Delivery.Status.FAILED:
                 results[run.pk] = EmailNotSent(delivery.error)
                 continue
-            result = {"delivery": delivery.pk, "message": message.pk, "status": delivery.status}
+            # The delivery is found by (run, step): keeping its id here would make each
+            # result different and cost the batch one UPDATE per run.
+            result = {"message": message.pk, "status": delivery.status}
             if delivery.reason:
                 result["reason"] = delivery.reason
             results[run.pk] = result

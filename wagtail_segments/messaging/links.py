@@ -10,8 +10,10 @@ root URL.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.core.signals import setting_changed
+from django.urls import get_urlconf, reverse
 
 SALT = "wagtail_segments.messaging.links"
 
@@ -45,7 +47,23 @@ def base_url() -> str:
 def absolute(name: str, token: str, base: str | None = None) -> str:
     """``base``: the result of ``base_url()`` when the caller already has it (a batch of
     messages asks once instead of once per link)."""
-    return (base or base_url()) + reverse(f"wagtail_segments:{name}", args=[token])
+    return (base or base_url()) + _path(name, token)
+
+
+_PLACEHOLDER = "0wsgtoken0"
+_paths: dict[tuple, tuple[str, str]] = {}
+
+
+def _path(name: str, token: str) -> str:
+    """``reverse()`` of the view with ``token``, from the reversed path cached per URLconf
+    (a batch of emails makes several links per message; reversing each costs more than
+    signing it). Signed tokens hold only characters a path keeps as they are."""
+    key = (get_urlconf() or settings.ROOT_URLCONF, name)
+    if key not in _paths:
+        before, _, after = reverse(f"wagtail_segments:{name}", args=[_PLACEHOLDER]).partition(_PLACEHOLDER)
+        _paths[key] = (before, after)
+    before, after = _paths[key]
+    return before + token + after
 
 
 def open_pixel_url(delivery, base: str | None = None) -> str:
@@ -67,3 +85,10 @@ def preference_url(contact, base: str | None = None) -> str:
 
 def confirm_url(contact, channel: str = "email") -> str:
     return absolute("confirm", sign("confirm", [str(contact.uuid), channel]))
+
+
+def _forget_paths(**kwargs) -> None:
+    _paths.clear()
+
+
+setting_changed.connect(_forget_paths)

@@ -104,6 +104,7 @@ class Rendered:
     html: str
     text: str
     links: list[str] = field(default_factory=list)
+    unsubscribe_url: str = ""
 
 
 class PreparedEmail:
@@ -194,7 +195,8 @@ class PreparedEmail:
         }
         html_part = self.html.render(Context({**values, **extra}, autoescape=True))
         text_part = self.text.render(Context({**values, **extra}, autoescape=False))
-        return Rendered(subject, preheader, INLINER.inline(html_part), text_part, links)
+        return Rendered(subject, preheader, INLINER.inline(html_part), text_part, links,
+                        unsubscribe if delivery is not None else "")
 
 
 def _html_to_text(source: str) -> str:

@@ -16,7 +16,8 @@ handed to ``send_emails`` goes now.
 
 Order of writes: the deliveries are inserted first (*pending*, with their links and
 Message-ID), then the messages go out over one connection of the site's email backend,
-paced by the backend's rate limit (``ratelimit.py``), then ``SendBatch.record()`` writes the
+paced by the backend's rate limit (``ratelimit.py``) from a thread that sends while the next
+recipients are rendered (``Sender``), then ``SendBatch.record()`` writes the
 outcome in bulk: statuses, ``email_sent`` events and the automatic email touchpoints (the
 same rows ``contacts.touchpoints.log_touchpoint`` writes). A process that dies mid-batch
 leaves pending deliveries: what was being sent, for a person to check.
@@ -26,7 +27,10 @@ from __future__ import annotations
 
 import datetime
 import logging
+import queue
 import smtplib
+import threading
+import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -34,7 +38,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +55,8 @@ from .rendering import PreparedEmail, Rendered, prepare
 logger = logging.getLogger(__name__)
 # Errors after which the connection is gone (a refused recipient leaves it usable).
 LOST_CONNECTION = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError)
+# Recipients rendered and inserted at a time, while the chunk before is being sent.
+SEND_CHUNK = 25
 
 
 @dataclass
@@ -157,6 +163,17 @@ class SendBatch:
         Touchpoint.objects.bulk_create(touchpoints)
 
 
+class _Email(EmailMultiAlternatives):
+    """Its MIME boundary is chosen here: the standard library would otherwise compile a new
+    regular expression for each message to check its own random boundary against the text."""
+
+    def message(self, *args, **kwargs):
+        mime = super().message(*args, **kwargs)
+        if mime.is_multipart():
+            mime.set_boundary(f"=_wsg_{uuid.uuid4().hex}")
+        return mime
+
+
 def build_email(prepared: PreparedEmail, rendered: Rendered, delivery: Delivery, connection=None,
                 *, tracked: bool = True) -> EmailMultiAlternatives:
     """The email itself: text and HTML, Message-ID, and on marketing messages the
@@ -164,13 +181,13 @@ def build_email(prepared: PreparedEmail, rendered: Rendered, delivery: Delivery,
     message = prepared.message
     headers = {"Message-ID": delivery.provider_message_id}
     if prepared.marketing and tracked:
-        targets = [f"<{public_links.unsubscribe_url(delivery, prepared.base_url)}>"]
+        targets = [f"<{rendered.unsubscribe_url or public_links.unsubscribe_url(delivery, prepared.base_url)}>"]
         if conf.EMAIL_UNSUBSCRIBE_MAILTO:
             subject = quote(f"unsubscribe {public_links.sign('unsubscribe', str(delivery.token))}")
             targets.append(f"<mailto:{conf.EMAIL_UNSUBSCRIBE_MAILTO}?subject={subject}>")
         headers["List-Unsubscribe"] = ", ".join(targets)
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email = EmailMultiAlternatives(
+    email = _Email(
         subject=rendered.subject, body=rendered.text, from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
         to=[delivery.to_address], reply_to=[message.reply_to] if message.reply_to else None,
         headers=headers, connection=connection,
@@ -180,43 +197,83 @@ def build_email(prepared: PreparedEmail, rendered: Rendered, delivery: Delivery,
     return email
 
 
-def _deliver(outgoing: list[tuple[Delivery, EmailMultiAlternatives]]) -> None:
-    """Send over ONE connection of the site's backend, at the backend's rate limit; each
-    delivery is marked sent or failed (not yet written)."""
-    if not outgoing:
-        return
-    backend = settings.EMAIL_BACKEND
-    limiter = limiter_for(backend)
-    connection = get_connection(backend)
-    try:
-        connection.open()
-    except Exception as error:  # noqa: BLE001  (every message of the batch failed; retried by the caller)
-        for delivery, _email in outgoing:
-            _failed(delivery, error)
-        return
-    try:
+class Sender:
+    """ONE connection of the site's email backend, fed by the caller while a thread of its
+    own sends: the next chunk is rendered and inserted while the last one is on the wire
+    (a send is mostly waiting for the server's replies). Each queued delivery is marked sent
+    or failed in memory; the caller writes that after ``close()``. Permits of the backend's
+    rate limit are taken as messages are queued, and the queue is short, so the pace holds.
+
+    A backend that writes to the database does so from the sending thread, on its own
+    connection, which the thread closes when it ends.
+    """
+
+    AHEAD = 16  # messages queued ahead of the one being sent
+
+    def __init__(self) -> None:
+        backend = settings.EMAIL_BACKEND
+        self.limiter = limiter_for(backend)
+        self.connection = get_connection(backend)
+        self.queue: queue.Queue = queue.Queue(maxsize=self.AHEAD)
+        self.thread: threading.Thread | None = None
+        self.broken: Exception | None = None
+
+    def send(self, outgoing: list[tuple[Delivery, EmailMultiAlternatives]]) -> None:
+        if self.broken is not None:
+            for delivery, _email in outgoing:
+                _failed(delivery, self.broken)
+            return
+        if self.thread is None and outgoing:
+            try:
+                self.connection.open()
+            except Exception as error:  # noqa: BLE001  (every message fails; the caller retries)
+                self.broken = error
+                self.send(outgoing)
+                return
+            self.thread = threading.Thread(target=self._run, name="wagtail-segments-email", daemon=True)
+            self.thread.start()
         position = 0
         while position < len(outgoing):
-            allowed = limiter.wait_for(len(outgoing) - position)
-            for delivery, email in outgoing[position:position + allowed]:
-                email.connection = connection
-                try:
-                    if connection.send_messages([email]) != 1:
-                        raise RuntimeError(_("The email backend did not send it."))
-                except Exception as error:  # noqa: BLE001  (one refused recipient fails one delivery)
-                    _failed(delivery, error)
-                    if isinstance(error, LOST_CONNECTION):
-                        _reopen(connection)
-                    continue
-                delivery.status = Delivery.Status.SENT
-                status = getattr(email, "anymail_status", None)
-                if status is not None and getattr(status, "message_id", None):
-                    delivery.provider_message_id = str(status.message_id)[:255]
-                    delivery._provider_id_changed = True
+            allowed = self.limiter.wait_for(len(outgoing) - position)
+            for item in outgoing[position:position + allowed]:
+                self.queue.put(item)
             position += allowed
-    finally:
+
+    def _run(self) -> None:
         try:
-            connection.close()
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                self._send_one(*item)
+        finally:
+            connections.close_all()  # this thread's own, if the backend used one
+
+    def _send_one(self, delivery: Delivery, email: EmailMultiAlternatives) -> None:
+        email.connection = self.connection
+        try:
+            if self.connection.send_messages([email]) != 1:
+                raise RuntimeError(_("The email backend did not send it."))
+        except Exception as error:  # noqa: BLE001  (one refused recipient fails one delivery)
+            _failed(delivery, error)
+            if isinstance(error, LOST_CONNECTION):
+                _reopen(self.connection)
+            return
+        delivery.status = Delivery.Status.SENT
+        status = getattr(email, "anymail_status", None)
+        if status is not None and getattr(status, "message_id", None):
+            delivery.provider_message_id = str(status.message_id)[:255]
+            delivery._provider_id_changed = True
+
+    def close(self) -> None:
+        """Wait for every queued message, then close the connection."""
+        if self.thread is None:
+            return
+        self.queue.put(None)
+        self.thread.join()
+        self.thread = None
+        try:
+            self.connection.close()
         except Exception:  # noqa: BLE001
             logger.warning("Closing the email connection failed", exc_info=True)
 
@@ -237,6 +294,28 @@ def _reopen(connection) -> None:
         logger.warning("Reopening the email connection failed", exc_info=True)
 
 
+def _prepared_delivery(prepared: PreparedEmail, message: EmailMessage, recipient: Recipient, reasons: dict,
+                       now) -> tuple[Delivery, EmailMultiAlternatives | None]:
+    """The delivery for one recipient and, unless it is skipped or failed, its email."""
+    contact = recipient.contact
+    delivery = Delivery(
+        channel=Channel.EMAIL, contact=contact, email_message=message, purpose=message.purpose,
+        campaign_id=recipient.campaign_id, run_id=recipient.run_id, step_key=recipient.step_key,
+        to_address=(contact.email or "")[:254], created_at=now,
+    )
+    if contact.pk in reasons:
+        delivery.status, delivery.reason = Delivery.Status.SKIPPED, reasons[contact.pk][:255]
+        return delivery, None
+    try:
+        rendered = prepared.render(contact, delivery)
+    except Exception as error:  # noqa: BLE001  (this contact's values broke a filter)
+        delivery.status, delivery.error = Delivery.Status.FAILED, f"{type(error).__name__}: {error}"
+        return delivery, None
+    delivery.subject, delivery.links = rendered.subject[:255], rendered.links
+    delivery.provider_message_id = make_msgid(domain=DNS_NAME)
+    return delivery, build_email(prepared, rendered, delivery)
+
+
 def send_emails(message: EmailMessage, recipients: list[Recipient], *, only_confirmed: bool = False,
                 record: bool = True, prepared: PreparedEmail | None = None) -> SendBatch:
     """Send ``message`` to each recipient that may have it (see the module's docstring).
@@ -250,28 +329,17 @@ def send_emails(message: EmailMessage, recipients: list[Recipient], *, only_conf
     contacts = [r.contact for r in recipients]
     prefetch_related_objects([c for c in contacts if c.company_id], "company")
     reasons = skip_reasons(message, contacts, only_confirmed=only_confirmed, now=now)
-    deliveries, outgoing = [], []
-    for recipient in recipients:
-        contact = recipient.contact
-        delivery = Delivery(
-            channel=Channel.EMAIL, contact=contact, email_message=message, purpose=message.purpose,
-            campaign_id=recipient.campaign_id, run_id=recipient.run_id, step_key=recipient.step_key,
-            to_address=(contact.email or "")[:254], created_at=now,
-        )
-        deliveries.append(delivery)
-        if contact.pk in reasons:
-            delivery.status, delivery.reason = Delivery.Status.SKIPPED, reasons[contact.pk][:255]
-            continue
-        try:
-            rendered = prepared.render(contact, delivery)
-        except Exception as error:  # noqa: BLE001  (this contact's values broke a filter)
-            delivery.status, delivery.error = Delivery.Status.FAILED, f"{type(error).__name__}: {error}"
-            continue
-        delivery.subject, delivery.links = rendered.subject[:255], rendered.links
-        delivery.provider_message_id = make_msgid(domain=DNS_NAME)
-        outgoing.append((delivery, build_email(prepared, rendered, delivery)))
-    Delivery.objects.bulk_create(deliveries)
-    _deliver(outgoing)
+    deliveries = []
+    sender = Sender()
+    try:
+        for first in range(0, len(recipients), SEND_CHUNK):
+            chunk = recipients[first:first + SEND_CHUNK]
+            outgoing = [_prepared_delivery(prepared, message, recipient, reasons, now) for recipient in chunk]
+            Delivery.objects.bulk_create([delivery for delivery, _email in outgoing])
+            deliveries += [delivery for delivery, _email in outgoing]
+            sender.send([(delivery, email) for delivery, email in outgoing if email is not None])
+    finally:
+        sender.close()
     batch = SendBatch(deliveries, timezone.now())
     if record:
         with transaction.atomic():
