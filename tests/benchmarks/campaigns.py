@@ -159,6 +159,8 @@ def campaign_steps(reps: int, steps: int) -> dict:
     ready.wait(30)
     for key, value in smtp_settings(port).items():
         setattr(settings, key, value)
+    if os.environ.get("WSG_BENCH_CAMPAIGN_BATCH"):  # CAMPAIGN_BATCH_SIZE to try (default: the app's)
+        settings.WAGTAIL_SEGMENTS["CAMPAIGN_BATCH_SIZE"] = int(os.environ["WSG_BENCH_CAMPAIGN_BATCH"])
     try:
         ids, message = _setup(steps)
         one, two, ratios = [], [], []
