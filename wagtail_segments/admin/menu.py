@@ -17,7 +17,7 @@ from wagtail_segments.segments.models import Segment
 from .audit import RULES_CHANGED, record
 from .filters import CountryFilter, TagFilter
 from .segments import EDIT_RULES, RulesLockedPanel, RulesPreviewPanel, comparable_rules
-from .views import ContactInspectView
+from .contact_views import ContactDetailView
 
 
 class ContactIndexView(IndexView):
@@ -53,8 +53,9 @@ class ContactAdmin(ModelAdmin):
     list_filter = ("do_not_email", CountryFilter, TagFilter)
     search_fields = ("email", "first_name", "last_name", "phone", "company__name")
     inspect_view_enabled = True
-    inspect_view_class = ContactInspectView
+    inspect_view_class = ContactDetailView
     inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
+    inspect_view_extra_css = ["wagtail_segments/admin/admin.css"]
     form_fields_exclude = ("email_key", "merged_into", "uuid")
     index_view_class = ContactIndexView
     index_template_name = "wagtail_segments/admin/contact_index.html"
