@@ -135,7 +135,8 @@ class SegmentAdmin(ModelAdmin):
     model = Segment
     menu_label = _("Segments")
     menu_icon = "group"
-    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at", "problems")
+    list_display = ("name", "kind", "member_count", "active", "last_rebuilt_at", "problems", "reminders", "members")
+    index_view_extra_css = ["wagtail_segments/admin/admin.css"]
     list_filter = ("kind", "active")
     search_fields = ("name", "slug", "description")
     create_view_class = SegmentCreateView
@@ -163,6 +164,21 @@ class SegmentAdmin(ModelAdmin):
         return "; ".join(segment.rule_problems or ())
 
     problems.short_description = _("Rule problems")
+
+    def reminders(self, segment: Segment) -> str:
+        from .segment_views import reminder_status
+
+        return reminder_status(segment)
+
+    reminders.short_description = _("Reminders")
+
+    def members(self, segment: Segment) -> str:
+        from django.urls import reverse
+
+        return format_html('<a href="{}">{}</a>', reverse("wagtail_segments_segment_members", args=[segment.pk]),
+                           _("Members of %(segment)s") % {"segment": segment.name})
+
+    members.short_description = _("Members")
 
 
 class MarketingGroup(ModelAdminGroup):
