@@ -24,10 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from taggit.forms import TagField
-from wagtail.admin.widgets import AdminTagWidget
 
 from wagtail_segments.campaigns.models import Run
-from wagtail_segments.contacts.models import Contact, ContactTag, Event, Touchpoint
+from wagtail_segments.contacts.models import Contact, Event, Touchpoint
 from wagtail_segments.contacts.touchpoints import log_touchpoint
 from wagtail_segments.messaging.models import Consent, Delivery
 from wagtail_segments.privacy import contact_family, erase_contact, export_contact
@@ -45,7 +44,9 @@ MANUAL_KINDS = [(kind.value, kind.label) for kind in Touchpoint.Kind if kind not
 
 
 class TagsForm(forms.Form):
-    tags = TagField(label=gettext_lazy("Tags"), required=False, widget=AdminTagWidget(tag_model=ContactTag))
+    # A plain text field: Wagtail's tag widget adds an input of its own that has no label.
+    tags = TagField(label=gettext_lazy("Tags"), required=False,
+                    help_text=gettext_lazy("Separated by commas; a tag with spaces in quotes."))
 
 
 class TouchpointForm(forms.Form):
