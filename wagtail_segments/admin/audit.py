@@ -13,6 +13,9 @@ CONTACTS_EXPORTED = "wagtail_segments.contacts_exported"
 CONTACTS_TAGGED = "wagtail_segments.contacts_tagged"
 CONTACTS_UNTAGGED = "wagtail_segments.contacts_untagged"
 CONTACTS_DELETED = "wagtail_segments.contacts_deleted"
+CONTACT_EXPORTED = "wagtail_segments.contact_exported"
+CONTACT_ERASED = "wagtail_segments.contact_erased"
+TOUCHPOINT_LOGGED = "wagtail_segments.touchpoint_logged"
 
 ACTIONS = {
     RULES_CHANGED: (_("Change segment rules"), _("Segment rules changed")),
@@ -22,6 +25,9 @@ ACTIONS = {
     CONTACTS_TAGGED: (_("Tag contacts"), _("Tag added to contacts")),
     CONTACTS_UNTAGGED: (_("Untag contacts"), _("Tag removed from contacts")),
     CONTACTS_DELETED: (_("Delete contacts"), _("Contacts deleted")),
+    CONTACT_EXPORTED: (_("Export a contact's data"), _("Everything about the contact exported as JSON")),
+    CONTACT_ERASED: (_("Erase a contact"), _("A contact and everything about them erased")),
+    TOUCHPOINT_LOGGED: (_("Log a touchpoint"), _("Touchpoint logged")),
 }
 
 
