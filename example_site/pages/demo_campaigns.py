@@ -28,6 +28,7 @@ from wagtail_segments.campaigns.lifecycle import activate
 from wagtail_segments.campaigns.models import Campaign, Step
 from wagtail_segments.messaging.models import EmailMessage, Purpose, SmsMessage
 from wagtail_segments.models import PropertyDefinition, Segment
+from wagtail_segments.segments.evaluation import rebuild_segment
 
 
 def date_rule(field: str, operator: str, number: int) -> dict:
@@ -94,7 +95,9 @@ def ensure_segments() -> dict[str, Segment]:
     for spec in CAMPAIGN_SEGMENTS:
         spec = dict(spec)
         slug = spec.pop("slug")
-        segments[slug], _ = Segment.objects.get_or_create(slug=slug, defaults=spec)
+        segments[slug], created = Segment.objects.get_or_create(slug=slug, defaults=spec)
+        if created and segments[slug].is_dynamic:
+            rebuild_segment(segments[slug])  # the first build: its members enter no campaign
     return segments
 
 
