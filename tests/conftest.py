@@ -93,3 +93,13 @@ def sms_outbox(settings):
     sms.outbox.clear()
     yield sms.outbox
     sms.outbox.clear()
+
+
+@pytest.fixture
+def smtp_sink():
+    """An SMTP server on 127.0.0.1 collecting what it receives (tests/smtp.py): ``.messages``,
+    ``.wait_for(n)``, ``.host``, ``.port`` (for Django's SMTP EmailBackend)."""
+    from tests.smtp import smtp_sink as sink
+
+    with sink() as started:
+        yield started

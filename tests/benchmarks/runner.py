@@ -13,7 +13,7 @@ import time
 import traceback
 
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/"
-MEASUREMENTS = ["preview", "admin_preview", "rebuild", "peak", "tracking", "incremental"]
+MEASUREMENTS = ["preview", "admin_preview", "rebuild", "peak", "tracking", "incremental", "campaigns"]
 OPTIONAL = ["rebuild_all"]  # long at 1M contacts: only when named in --only
 
 # figure: (operator, target, judged only on PostgreSQL, judged only at >= 1M contacts / 10M events)
@@ -27,6 +27,10 @@ TARGETS = {
     "incremental_ms_per_event": ("<=", 5.0, True, False),
     "segment_preview_ms": ("<=", 1000.0, True, True),
     "admin_segment_preview_ms": ("<=", 1000.0, True, True),
+    "event_to_action_orm_p95_s": ("<=", 5.0, True, False),
+    "event_to_action_redis_p95_s": ("<=", 5.0, True, False),
+    "wait_due_lag_p95_s": ("<=", 5.0, True, False),
+    "wait_due_lag_schedule_p95_s": ("<=", 5.0, True, False),
 }
 ORDER = [
     "tracking_overhead_ms", "tracking_overhead_vs_insert", "tracking_writes_per_view",
@@ -38,6 +42,9 @@ ORDER = [
     "incremental_ms_per_event",
     "segment_preview_ms", "segment_preview_sql_ms", "segment_members", "segment_members_share",
     "admin_segment_preview_ms", "admin_segment_preview_within_limit",
+    "event_to_action_orm_p50_s", "event_to_action_orm_p95_s",
+    "event_to_action_redis_p50_s", "event_to_action_redis_p95_s",
+    "wait_due_lag_p50_s", "wait_due_lag_p95_s", "wait_due_lag_schedule_p50_s", "wait_due_lag_schedule_p95_s",
     "rebuild_all_seconds", "load_seconds", "contacts", "events",
 ]
 
@@ -275,7 +282,7 @@ def main(argv=None) -> int:
         django.setup()
         from django.db import connection
 
-        from . import data, measure
+        from . import campaigns, data, measure
 
         vendor = connection.vendor
         sizes = "sizes of the kept database" if args.reuse else f"{args.contacts:,} contacts, {args.events:,} events"
@@ -301,6 +308,7 @@ def main(argv=None) -> int:
             "tracking": (measure.tracking_overhead, meta, args.reps, args.views),
             "incremental": (measure.incremental, meta, args.reps, 200 if args.quick else 1000),
             "rebuild_all": (measure.rebuild_all, meta),
+            "campaigns": (campaigns.timeliness, meta, args.reps, args.quick),
         }
         failed = []
         for name in MEASUREMENTS + OPTIONAL:
