@@ -55,6 +55,13 @@ def _int(value):
         return None
 
 
+def shown_when(form: forms.Form, control: str, fields: dict[str, str]) -> None:
+    """Mark fields to be shown only while ``control`` has one of the values (step_form.js);
+    without script every field shows, and the kind's checks still say what is missing."""
+    for name, values in fields.items():
+        form.fields[name].widget.attrs["data-wsg-shown-when"] = f"{control}:{values}"
+
+
 class StepForm(forms.Form):
     """A step's name and its kind's settings; ``config()`` is what the engine stores."""
 
@@ -66,6 +73,10 @@ class StepForm(forms.Form):
         self.stored = dict(config or {})
         kwargs.setdefault("initial", {}).update(self.initial_from(self.stored))
         super().__init__(*args, **kwargs)
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["wagtail_segments/admin/step_form.js"])
 
     def initial_from(self, config: dict) -> dict:
         return {}
@@ -185,6 +196,13 @@ class WaitStepForm(LengthMixin, StepForm):
                                                  help_text=_("None ticked: every day."))
     field_order = ["name", "wait_for", "amount", "unit"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        shown_when(self, "wait_for", {
+            "amount": "length", "unit": "length", "until": "until", "weekday": "weekday", "at": "weekday",
+            "window_from": "window", "window_until": "window", "window_days": "window",
+        })
+
     def initial_from(self, config):
         if config.get("until"):
             return {"wait_for": "until", "until": datetime.datetime.fromisoformat(config["until"])}
@@ -232,11 +250,15 @@ class DecisionStepForm(LengthMixin, StepForm):
     field_order = ["name", "did", "email", "machine_opens", "page", "descendants", "form", "tag", "segment",
                    "amount", "unit"]
 
+    SHOWN_WHEN = {"email": "opened clicked", "machine_opens": "opened clicked", "page": "visited",
+                  "descendants": "visited", "form": "submitted", "tag": "tagged", "segment": "entered_segment"}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["form"].widget = form_page_chooser()
         self.fields["amount"].label = _("Within")
         self.fields["amount"].required = True
+        shown_when(self, "did", self.SHOWN_WHEN)
 
     def initial_from(self, config):
         return {"did": config.get("did"), "email": config.get("message"), "machine_opens": config.get("machine_opens"),

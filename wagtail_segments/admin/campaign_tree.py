@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, IntegerField, Value
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from wagtail_segments.campaigns.actions import ACTIONS
 from wagtail_segments.campaigns.models import LIVE_STATES, Campaign, Run, Step, StepLog
@@ -31,6 +32,18 @@ def step_counts(campaign: Campaign) -> dict[int, list[int]]:
     return counts
 
 
+def _length(config: dict) -> str:
+    """"3 days", "1 hour": a wait's or a decision's length in words."""
+    for unit, words in (("minutes", lambda n: ngettext("%(n)s minute", "%(n)s minutes", n)),
+                        ("hours", lambda n: ngettext("%(n)s hour", "%(n)s hours", n)),
+                        ("days", lambda n: ngettext("%(n)s day", "%(n)s days", n)),
+                        ("weeks", lambda n: ngettext("%(n)s week", "%(n)s weeks", n))):
+        value = config.get(unit)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return words(value) % {"n": value}
+    return ""
+
+
 def _weekday(number) -> str:
     from .campaign_forms import WEEKDAYS
 
@@ -52,9 +65,8 @@ def describe(step: Step) -> str:
                 return f"{label}: {_name(model, config[key])}"
         return label
     if step.kind == "wait":
-        for unit in ("minutes", "hours", "days", "weeks"):
-            if config.get(unit) is not None:
-                return _("Wait %(n)s %(unit)s") % {"n": config[unit], "unit": _(unit)}
+        if _length(config):
+            return _("Wait %(length)s") % {"length": _length(config)}
         if config.get("until"):
             return _("Wait until %(when)s") % {"when": config["until"].replace("T", " ")}
         if config.get("weekday") is not None:
@@ -64,8 +76,7 @@ def describe(step: Step) -> str:
                                                         "until": config["window"].get("until")}
         return _("Wait")
     if step.kind == "decision":
-        within = next((f"{config[u]} {_(u)}" for u in ("minutes", "hours", "days", "weeks")
-                       if config.get(u) is not None), "")
+        within = _length(config)
         what = {"opened": _("Opened %(what)s"), "clicked": _("Clicked in %(what)s"), "visited": _("Visited %(what)s"),
                 "submitted": _("Submitted %(what)s"), "tagged": _("Tagged %(what)s"),
                 "entered_segment": _("Entered %(what)s")}.get(config.get("did"), "%(what)s")

@@ -83,8 +83,8 @@ def render_builder(request: HttpRequest, campaign: Campaign, activation_problems
 
 class KindForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind of step"), widget=forms.RadioSelect)
-    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False,
-                               help_text=gettext_lazy("For an action step: what it does."))
+    action = forms.ChoiceField(label=gettext_lazy("What the action does"), required=False,
+                               help_text=gettext_lazy("For an action step."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
