@@ -108,7 +108,10 @@ WAGTAIL_SITE_NAME = "Example Co."
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# The demo's emails are files a person can open (one .log file per batch, in sent_emails/);
+# its texts go to the console backend (the worker's output).
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = BASE_DIR / "sent_emails"
 
 Q_CLUSTER = {
     "name": "example_site",

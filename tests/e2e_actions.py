@@ -32,23 +32,3 @@ class RecordSideEffect(Action):
         finally:
             os.close(fd)
         return {"recorded": True}
-
-
-class SendThroughSmtp(Action):
-    """One email to the run's contact through Django's SMTP backend, to ``host``:``port``
-    (an aiosmtpd sink in tests). The messaging app's ``send_email`` action replaces it once
-    it lands: tests name the action in one place (``tests.qcluster.email_step``)."""
-
-    name = "e2e_smtp"
-    label = "Send an email over SMTP (tests)"
-
-    def execute(self, run, config):
-        from django.core.mail import EmailMessage, get_connection
-
-        connection = get_connection("django.core.mail.backends.smtp.EmailBackend",
-                                    host=config["host"], port=int(config["port"]), timeout=10)
-        message = EmailMessage(subject=config.get("subject", "Hello"), body=config.get("body", ""),
-                               from_email="campaigns@example.com", to=[run.contact.email],
-                               connection=connection)
-        message.extra_headers["X-Run"] = str(run.pk)
-        return {"sent": message.send()}

@@ -132,3 +132,17 @@ def staff_user(username: str | None = None, **fields):
     username = username or f"staff{next(_counter)}"
     fields.setdefault("email", f"{username}@example.com")
     return get_user_model().objects.create_user(username=username, **fields)
+
+
+def email_message(body: str = "<p>Hello {{ first_name|default:\"there\" }}</p>", *, buttons=(), **fields):
+    """An email message whose body is one rich text block of ``body`` (HTML) and then
+    ``buttons`` as (text, url) pairs."""
+    from wagtail.rich_text import RichText
+
+    from wagtail_segments.messaging.models import EmailMessage
+
+    n = next(_counter)
+    blocks = [("text", RichText(body))] + [("button", {"text": t, "url": u}) for t, u in buttons]
+    fields.setdefault("name", f"Email {n}")
+    fields.setdefault("subject", "News for {{ first_name|default:\"you\" }}")
+    return EmailMessage.objects.create(body=blocks, **fields)

@@ -91,11 +91,13 @@ class Cluster:
     ``q`` overrides Q_CLUSTER keys (the example site's: 2 workers, poll 1 s)."""
 
     def __init__(self, database: str, log_dir: Path, *, broker: str = "orm", name: str | None = None,
-                 segments: dict | None = None, q: dict | None = None, settings: str = "tests.qcluster_settings"):
+                 segments: dict | None = None, q: dict | None = None, settings: str = "tests.qcluster_settings",
+                 smtp_port: int | None = None):
         assert broker in ("orm", "redis")
         self.database, self.broker = database, broker
         self.name = name or f"wsg_e2e_{os.getpid()}_{next(_names)}"
         self.segments, self.q, self.settings = segments or {}, q or {}, settings
+        self.smtp_port = smtp_port  # the child's EMAIL_BACKEND: SMTP to 127.0.0.1 on this port
         self.log_path = Path(log_dir) / f"{self.name}-{time.monotonic_ns()}.log"
         self.process: subprocess.Popen | None = None
 
@@ -112,6 +114,8 @@ class Cluster:
             "WSG_QCLUSTER_SEGMENTS": json.dumps(self.segments),
             "PYTHONUNBUFFERED": "1",
         })
+        if self.smtp_port:
+            env["WSG_QCLUSTER_SMTP_PORT"] = str(self.smtp_port)
         return env
 
     def start(self, ready_timeout: float = 30) -> "Cluster":
@@ -220,11 +224,13 @@ def side_effect_step(path: Path, sleep: float = 0) -> tuple[str, dict]:
     return ("action", {"action": "e2e_record", "path": str(path), "sleep": sleep})
 
 
-def email_step(sink, subject: str = "Welcome") -> tuple[str, dict]:
-    """An action step that emails the contact over SMTP to ``sink`` (tests/smtp.py). The
-    messaging app's ``send_email`` takes its place here once it lands."""
-    return ("action", {"action": "e2e_smtp", "host": sink.host, "port": sink.port, "subject": subject,
-                       "body": "Hello from a campaign."})
+def email_step(subject: str = "Welcome") -> tuple[str, dict]:
+    """A ``send_email`` step with a new message (merge fields in its subject and body); the
+    worker sends it through the SMTP server named by ``Cluster(smtp_port=…)``."""
+    from tests import factories
+
+    message = factories.email_message(subject=subject + ", {{ first_name|default:\"friend\" }}")
+    return ("action", {"action": "send_email", "message": message.pk})
 
 
 def recorded_runs(path: Path) -> list[int]:

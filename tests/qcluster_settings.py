@@ -32,6 +32,10 @@ if os.environ.get("WSG_QCLUSTER_BROKER") == "redis":
     Q_CLUSTER["redis"] = os.environ.get("WSG_QCLUSTER_REDIS", "redis://127.0.0.1:6379/0")
 Q_CLUSTER.update(json.loads(os.environ.get("WSG_QCLUSTER_Q", "{}")))
 
+if os.environ.get("WSG_QCLUSTER_SMTP_PORT"):  # the test's aiosmtpd sink (tests/smtp.py)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT = "127.0.0.1", int(os.environ["WSG_QCLUSTER_SMTP_PORT"])
+
 WAGTAIL_SEGMENTS = {**WAGTAIL_SEGMENTS, **json.loads(os.environ.get("WSG_QCLUSTER_SEGMENTS", "{}"))}
 
 LOGGING = {

@@ -62,3 +62,42 @@ def test_the_filter_form_keeps_the_search_and_the_other_filter(admin_client, peo
     html = admin_client.get(LISTING, {"q": "ann", "country": "FR"}).content.decode()
     assert '<input type="hidden" name="q" value="ann">' in html
     assert '<input type="hidden" name="country" value="FR">' in html  # in the tag filter's form
+
+
+def test_identified_contacts_are_the_default_and_anonymous_ones_a_click_away(admin_client, people):
+    factories.contact()  # an anonymous visitor
+    assert listed(admin_client) == {"ann@example.com", "bob@example.com", "cid@example.com"}
+    assert listed(admin_client, identity="anonymous") == {""}
+    assert len(listed(admin_client, identity="all")) == 4
+    html = admin_client.get(LISTING).content.decode()
+    assert 'class="selected"><a href="?identity=identified" aria-current="true">Identified' in html
+
+
+def test_filtering_by_last_seen_between_two_days_and_by_points(admin_client, people):
+    import datetime
+
+    from django.utils import timezone
+
+    ann, bob, cid = people
+    day = timezone.make_aware(datetime.datetime(2026, 3, 10, 12))
+    for contact, offset, points in ((ann, 0, 5), (bob, 5, 50), (cid, 30, 500)):
+        type(contact).objects.filter(pk=contact.pk).update(last_seen=day + datetime.timedelta(days=offset), points=points)
+    assert listed(admin_client, last_seen_from="2026-03-10", last_seen_to="2026-03-15") == {"ann@example.com", "bob@example.com"}
+    assert listed(admin_client, last_seen_from="2026-03-11") == {"bob@example.com", "cid@example.com"}
+    assert listed(admin_client, points_from="10", points_to="100") == {"bob@example.com"}
+    assert listed(admin_client, points_from="not a number") == {"ann@example.com", "bob@example.com", "cid@example.com"}
+
+
+def test_filtering_by_segment_and_sorting_by_a_column(admin_client, people):
+    from tests.segment_helpers import segment
+    from wagtail_segments.segments.manual import add_contacts
+
+    ann, bob, _cid = people
+    static = segment(kind="static", name="Fair", build=False)
+    add_contacts(static, [ann, bob])
+    assert listed(admin_client, segment=static.pk) == {"ann@example.com", "bob@example.com"}
+    response = admin_client.get(LISTING, {"o": "1"})  # the "Contact" column, by email
+    emails = [contact.email for contact in response.context["view"].queryset]
+    assert emails == ["ann@example.com", "bob@example.com", "cid@example.com"]
+    response = admin_client.get(LISTING, {"o": "-3"})  # points, most first
+    assert response.status_code == 200

@@ -5,6 +5,7 @@ import datetime
 import threading
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
@@ -320,3 +321,26 @@ def test_answers_racing_time_outs_and_goals_on_many_runs_move_each_run_once():
             assert got == {decided.get().result["branch"]}
         else:
             assert run.state == "left"
+
+
+def test_after_a_batched_email_the_decision_counts_what_the_contact_did_while_the_email_waited():
+    """Email steps move runs in bulk (campaigns/batch.py); a decision after one still looks at
+    each contact's own history since the email step was reached (here: a visit while the
+    email waited two days for its send window)."""
+    page = factories.content_page()
+    message = factories.email_message()
+    campaign, fork = decision_campaign(("action", {"action": "send_email", "message": message.pk}),
+                                       did="visited", page=page.pk, days=5)
+    visitor, other = factories.contact(email="v@example.com"), factories.contact(email="o@example.com")
+    enrol(campaign, [visitor, other])
+    now = timezone.now()
+    Run.objects.update(reached_step_at=now - datetime.timedelta(days=2), next_due_at=now)
+    factories.event(visitor, "page_view", page=page, time=now - datetime.timedelta(days=1))
+
+    run_due_steps()
+
+    assert len(mail.outbox) == 2
+    visited, waiting = Run.objects.get(contact=visitor), Run.objects.get(contact=other)
+    assert visited.state == "completed" and tags(visitor) == ["yes"]
+    assert (waiting.state, waiting.step) == ("waiting", fork)
+    assert waiting.previous_step_at == now - datetime.timedelta(days=2)

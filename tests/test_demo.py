@@ -5,6 +5,8 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
+from wagtail.models import Page
+
 from example_site.pages.models import ContentPage
 from wagtail_segments.models import Contact
 from wagtail_segments.segments.evaluation import evaluate_contacts
@@ -85,3 +87,39 @@ def test_the_example_sites_logout_returns_to_the_home_page(client, django_user_m
     response = client.post("/logout/")
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+CAMPAIGNS = {"Welcome", "Re-engagement", "Newsletter (December)", "Lead nurture", "Turns 18", "Renewal"}
+
+
+def test_the_demo_campaigns_are_valid_and_all_but_the_newsletter_active(demo):
+    from wagtail_segments.campaigns.models import Campaign
+    from wagtail_segments.campaigns.steps import validate_tree
+
+    campaigns = {c.name: c for c in Campaign.objects.all()}
+    assert CAMPAIGNS <= campaigns.keys()
+    for name in CAMPAIGNS:
+        assert validate_tree(campaigns[name]) == [], name
+    assert {n for n in CAMPAIGNS if campaigns[n].status == "active"} == CAMPAIGNS - {"Newsletter (December)"}
+    call_command("load_demo", contacts=60, verbosity=0)  # again: nothing duplicated
+    assert Campaign.objects.filter(name="Welcome").count() == 1
+
+
+def test_the_welcome_campaign_emails_a_newsletter_subscriber_with_a_preference_link(demo, client, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from wagtail_segments.campaigns.executor import run_due_steps
+    from wagtail_segments.contacts.tasks import process_new_events
+
+    newsletter = Page.objects.get(slug="newsletter")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(newsletter.url, {"email": "new.reader@example.com", "first_name": "Noor"},
+                               HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+    assert response.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        process_new_events()
+    run_due_steps()
+    [welcome] = [m for m in mail.outbox if m.to == ["new.reader@example.com"]]
+    assert welcome.subject == "Welcome to Example Co., Noor"
+    html = welcome.alternatives[0][0]
+    assert "/_segments/p/" in html and "List-Unsubscribe" in welcome.extra_headers

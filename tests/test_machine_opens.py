@@ -34,5 +34,5 @@ def test_an_open_within_seconds_of_sending_is_a_scanners():
     assert is_machine_open(MAC, SENT, SENT + datetime.timedelta(seconds=1))
     assert is_machine_open(None, SENT, SENT + datetime.timedelta(seconds=1))
     assert not is_machine_open(None, SENT, SENT + datetime.timedelta(seconds=3))
-    with override_settings(WAGTAIL_SEGMENTS={"MACHINE_OPEN_SECONDS": 10}):
+    with override_settings(WAGTAIL_SEGMENTS={"EMAIL_MACHINE_OPEN_SECONDS": 10}):
         assert is_machine_open(None, SENT, SENT + datetime.timedelta(seconds=3))

@@ -78,11 +78,24 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_BASE_URL": None,  # start of the links in messages; None: the default site's root URL
     "DOUBLE_OPT_IN_FIELD": None,  # a form field name; ticked: the submitter is sent a confirmation email
     "CONFIRMATION_FROM_EMAIL": None,  # sender of confirmation emails; None: DEFAULT_FROM_EMAIL
-    "MACHINE_OPEN_SECONDS": 2,  # an open this soon after sending is a mail scanner's, not a person's
     # SMS
     "SMS_BACKEND": "wagtail_segments.messaging.sms.console.ConsoleSmsBackend",
     "SMS_DEFAULT_REGION": None,  # e.g. "GB": the country of numbers written without +country
     "SMS_FROM": None,  # the sender name or number; None: the backend's default
+    # Email (docs/messaging.md, "Email")
+    "EMAIL_TEMPLATE": "wagtail_segments/messaging/email.html",  # the layout around every email
+    "EMAIL_TEXT_FOOTER_TEMPLATE": "wagtail_segments/messaging/email_footer.txt",
+    "EMAIL_UNSUBSCRIBE_MAILTO": None,  # an address for List-Unsubscribe's mailto; None: https only
+    "EMAIL_FREQUENCY_CAP": None,  # at most this many marketing emails per contact per …
+    "EMAIL_FREQUENCY_CAP_DAYS": 7,  # … this many days, across all campaigns; None: no cap
+    "EMAIL_RATE_LIMITS": {},  # {backend dotted path or "*": {"per_second": N, "per_hour": M}}
+    "EMAIL_RATE_LIMIT_CACHE": "default",  # the cache that holds the rate limit's counts
+    "EMAIL_MACHINE_OPEN_USER_AGENTS": [  # regular expressions (case-insensitive) of proxy opens
+        r"^Mozilla/5\.0$",  # Apple Mail Privacy Protection fetches with this bare agent
+        r"^$",
+        r"barracuda|mimecast|proofpoint|symantec|messagelabs|trendmicro|forcepoint",
+    ],
+    "EMAIL_MACHINE_OPEN_SECONDS": 2,  # an open this soon after sending is a machine's
 }
 
 

@@ -18,3 +18,16 @@ def register_admin_urls():
     from .admin import urls
 
     return [path("marketing/", include(urls))]
+
+from .admin.dashboard import homepage_panels  # noqa: E402
+
+hooks.register("construct_homepage_panels", homepage_panels)
+
+
+@hooks.register("insert_global_admin_css")
+def marketing_admin_css():
+    """The marketing screens' few styles (wsg- classes only), also needed by the dashboard panels."""
+    from django.templatetags.static import static
+    from django.utils.html import format_html
+
+    return format_html('<link rel="stylesheet" href="{}">', static("wagtail_segments/admin/admin.css"))

@@ -23,6 +23,9 @@ CAMPAIGN_RESUMED = "wagtail_segments.campaign_resumed"
 UNKNOWN_RESOLVED = "wagtail_segments.unknown_step_resolved"
 BROADCAST_SENT = "wagtail_segments.broadcast_sent"
 TEST_SENT = "wagtail_segments.test_sent"
+CONTACT_EXPORTED = "wagtail_segments.contact_exported"
+CONTACT_ERASED = "wagtail_segments.contact_erased"
+TOUCHPOINT_LOGGED = "wagtail_segments.touchpoint_logged"
 
 ACTIONS = {
     RULES_CHANGED: (_("Change segment rules"), _("Segment rules changed")),
@@ -42,6 +45,9 @@ ACTIONS = {
     UNKNOWN_RESOLVED: (_("Resolve unknown send"), _("Unknown send resolved")),
     BROADCAST_SENT: (_("Send broadcast"), _("Broadcast sent")),
     TEST_SENT: (_("Send test message"), _("Test message sent")),
+    CONTACT_EXPORTED: (_("Export a contact's data"), _("Everything about the contact exported as JSON")),
+    CONTACT_ERASED: (_("Erase a contact"), _("A contact and everything about them erased")),
+    TOUCHPOINT_LOGGED: (_("Log a touchpoint"), _("Touchpoint logged")),
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from wagtail_segments.contacts.models import ContactTag, TaggedContact
@@ -114,3 +114,162 @@ class TagFilter(TextListFilter):
             return queryset
         tagged = TaggedContact.objects.filter(content_object=OuterRef("pk"), tag__name__iexact=value)
         return queryset.filter(Exists(tagged))
+
+
+class IdentityFilter(admin.ListFilter):
+    """Identified contacts (an email or a user) by default, anonymous ones, or everyone:
+    anonymous visitors outnumber known contacts by far and are rarely what an editor wants."""
+
+    title = _("identity")
+    parameter_name = "identity"
+    template = "wagtail_segments/admin/link_list_filter.html"
+    IDENTIFIED, ANONYMOUS, EVERYONE = "identified", "anonymous", "all"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        if self.parameter_name in params:
+            value = params.pop(self.parameter_name)
+            self.used_parameters[self.parameter_name] = value[-1] if isinstance(value, list) else value
+
+    def value(self) -> str:
+        value = self.used_parameters.get(self.parameter_name)
+        return value if value in (self.ANONYMOUS, self.EVERYONE) else self.IDENTIFIED
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return [self.parameter_name]
+
+    def choices(self, changelist):
+        for value, label in ((self.IDENTIFIED, _("Identified")), (self.ANONYMOUS, _("Anonymous")),
+                             (self.EVERYONE, _("Everyone"))):
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        anonymous = Q(email_key__isnull=True, user__isnull=True)
+        if self.value() == self.ANONYMOUS:
+            return queryset.filter(anonymous)
+        if self.value() == self.IDENTIFIED:
+            return queryset.exclude(anonymous)
+        return queryset
+
+
+class RangeListFilter(admin.ListFilter):
+    """A filter with a lower and an upper bound typed by the editor (either may be empty):
+    ``<parameter>_from`` and ``<parameter>_to``, one small GET form keeping the other params."""
+
+    parameter_name: str = ""
+    input_type = "text"
+    template = "wagtail_segments/admin/range_list_filter.html"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        for name in self.expected_parameters():
+            if name in params:
+                value = params.pop(name)
+                self.used_parameters[name] = value[-1] if isinstance(value, list) else value
+
+    def expected_parameters(self) -> list[str]:
+        return [f"{self.parameter_name}_from", f"{self.parameter_name}_to"]
+
+    def has_output(self) -> bool:
+        return True
+
+    def bound(self, which: str):
+        """The typed bound, parsed (None when empty or unreadable)."""
+        text = str(self.used_parameters.get(f"{self.parameter_name}_{which}") or "").strip()
+        return self.parse(text) if text else None
+
+    def parse(self, text: str):
+        raise NotImplementedError
+
+    def choices(self, changelist):
+        yield {
+            "selected": not any(self.used_parameters.values()),
+            "query_string": changelist.get_query_string(remove=self.expected_parameters()),
+            "display": _("All"),
+        }
+        yield {
+            "form": True,
+            "input_type": self.input_type,
+            "inputs": [
+                (f"{self.parameter_name}_from", _("%(title)s from") % {"title": str(self.title).capitalize()},
+                 self.used_parameters.get(f"{self.parameter_name}_from", "")),
+                (f"{self.parameter_name}_to", _("%(title)s to") % {"title": str(self.title).capitalize()},
+                 self.used_parameters.get(f"{self.parameter_name}_to", "")),
+            ],
+            "hidden": [(key, value) for key, value in sorted(changelist.params.items())
+                       if key not in self.expected_parameters()],
+        }
+
+
+class LastSeenFilter(RangeListFilter):
+    """Contacts last seen between two days, both included (the last seen index serves it)."""
+
+    title = _("last seen")
+    parameter_name = "last_seen"
+    input_type = "date"
+
+    def parse(self, text: str):
+        import datetime
+
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            return None
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        start, end = self.bound("from"), self.bound("to")
+        if start:
+            queryset = queryset.filter(last_seen__date__gte=start)
+        if end:
+            queryset = queryset.filter(last_seen__date__lte=end)
+        return queryset
+
+
+class PointsFilter(RangeListFilter):
+    """Contacts with at least and at most so many points."""
+
+    title = _("points")
+    parameter_name = "points"
+    input_type = "number"
+
+    def parse(self, text: str):
+        try:
+            return int(text)
+        except ValueError:
+            return None
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        low, high = self.bound("from"), self.bound("to")
+        if low is not None:
+            queryset = queryset.filter(points__gte=low)
+        if high is not None:
+            queryset = queryset.filter(points__lte=high)
+        return queryset
+
+
+class SegmentFilter(admin.SimpleListFilter):
+    """Members of a segment. Its choices are the segments (a few hundred rows at most), never
+    a scan of the contacts; a member is a membership row not excluded by hand."""
+
+    title = _("segment")
+    parameter_name = "segment"
+
+    def lookups(self, request, model_admin):
+        from wagtail_segments.segments.models import Segment
+
+        return [(str(pk), name) for pk, name in Segment.objects.order_by("name").values_list("pk", "name")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        from wagtail_segments.segments.models import Membership
+
+        if not self.value() or not str(self.value()).isdigit():
+            return queryset
+        member = Membership.objects.filter(segment_id=int(self.value()), contact=OuterRef("pk"), excluded=False)
+        return queryset.filter(Exists(member))

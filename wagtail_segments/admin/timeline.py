@@ -110,13 +110,16 @@ def _touchpoint(data: dict) -> EventDetails:
     return EventDetails(summary, [(_("Note"), as_text(note))] if note else [])
 
 
-def _form_submission(data: dict) -> EventDetails:
+def _form_submission(data: dict, labels: dict[str, str] | None = None) -> EventDetails:
     details = EventDetails(value_class="wsg-answer")
     if data.get("form_title"):
-        details.summary = _("Form “%(title)s”") % {"title": data["form_title"]}
+        details.summary = _("Submitted “%(title)s”") % {"title": data["form_title"]}
     answers = data.get("answers")
-    # Answers are shown whole, as they were before the timeline learnt about other kinds.
+    # Answers are shown whole, under the form's labels when the form still has the field
+    # (answers are stored by the field's clean name, which editors never see).
     details.items = labelled(answers, keys_as_labels=False, whole=True) if isinstance(answers, dict) else []
+    if labels:
+        details.items = [(labels.get(name, name), value) for name, value in details.items]
     errors = data.get("errors")
     if errors:
         details.items.append((_("Not saved"), as_text(errors)))
@@ -141,14 +144,48 @@ DESCRIBERS = {
 }
 
 
-def event_details(event: Event) -> EventDetails:
-    """The summary and labelled values of ``event``'s data for the timeline."""
+def form_field_labels(page_ids) -> dict[int, dict[str, str]]:
+    """The labels of the fields of the form pages ``page_ids``, by page id and field clean
+    name: one query per distinct form page (a timeline page shows a few)."""
+    from wagtail.models import Page
+
+    labels: dict[int, dict[str, str]] = {}
+    for page in Page.objects.filter(pk__in=set(page_ids)).specific():
+        if hasattr(page, "get_form_fields"):
+            labels[page.pk] = {field.clean_name: field.label for field in page.get_form_fields()}
+    return labels
+
+
+def event_details(event: Event, form_labels: dict[int, dict[str, str]] | None = None) -> EventDetails:
+    """The summary and labelled values of ``event``'s data for the timeline; form answers
+    under the labels ``form_labels`` (from ``form_field_labels``) gives for the event's page."""
     data = event.data
     if not data:
         return EventDetails()
+    if event.kind == EventKind.FORM_SUBMISSION and isinstance(data, dict):
+        return _form_submission(data, (form_labels or {}).get(event.page_id))
     describe = DESCRIBERS.get(event.kind)
     if describe is None and isinstance(data, dict) and set(data) == {"name", "data"}:
         describe = _custom  # the beacon's custom kinds (BEACON_CUSTOM_KINDS) have this shape
     if describe is None or not isinstance(data, dict):
         return EventDetails(items=labelled(data))
     return describe(data)
+
+
+def headline(event: Event) -> str:
+    """What the contact did, as a sentence an editor reads first ("Viewed “Pricing”",
+    "Submitted “Newsletter”", "Entered segment “Customers”"); the kind's label otherwise."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.kind == EventKind.PAGE_VIEW and (event.page_id or event.path):
+        title = event.page.title if event.page_id and event.page else event.path
+        return _("Viewed “%(page)s”") % {"page": Truncator(title).chars(120)}
+    if event.kind == EventKind.FORM_SUBMISSION and data.get("form_title"):
+        return _("Submitted “%(form)s”") % {"form": data["form_title"]}
+    if event.kind in (EventKind.SEGMENT_ENTERED, EventKind.SEGMENT_LEFT):
+        name = data.get("name") or data.get("segment") or ""
+        if event.kind == EventKind.SEGMENT_ENTERED:
+            return _("Entered segment “%(segment)s”") % {"segment": name}
+        return _("Left segment “%(segment)s”") % {"segment": name}
+    if event.kind == EventKind.TOUCHPOINT:
+        return _("Touchpoint: %(kind)s") % {"kind": _label(Touchpoint.Kind, data.get("kind", "")).lower()}
+    return event.kind_label

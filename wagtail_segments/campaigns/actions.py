@@ -65,6 +65,14 @@ class Action:
     def execute(self, run: "Run", config: dict) -> dict:
         raise NotImplementedError
 
+    def deferred_until(self, run: "Run", config: dict, now) -> Any:
+        """The moment the action may act when it may not act at ``now`` (an email outside
+        the campaign's send window), else None. The run waits on its step until then."""
+        return None
+
+    # An action that can act for many runs at once defines
+    # ``execute_batch(runs, config) -> (results, record)``: see batch.py.
+
 
 def get_action(config: dict) -> Action | None:
     cls = ACTIONS.get((config or {}).get("action", ""))
@@ -230,4 +238,4 @@ class LeaveCampaign(Action):
 
 
 # Actions defined in modules of their own register when this registry is first imported.
-from . import notify, sms_action, webhook  # noqa: E402,F401
+from . import email_action, notify, sms_action, webhook  # noqa: E402,F401

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
 
+from . import batch as batched
 from .actions import get_action
 from .claims import claim_due_runs, new_owner
 from .health import note_failed_step
@@ -51,10 +52,11 @@ class LostClaim(Exception):
 
 
 def run_due_steps(batch: int | None = None, lease_seconds: float | None = None) -> int:
-    """Claim one batch of due runs and execute their steps; returns how many were claimed."""
+    """Claim one batch of due runs and execute their steps; returns how many were claimed.
+    Runs due on the same batchable step (an email) act together first (batch.py)."""
     owner = new_owner()
     runs = claim_due_runs(batch, lease_seconds, owner)
-    for run in runs:
+    for run in batched.execute_batches(runs, owner):
         try:
             execute_run(run, owner)
         except Exception:
@@ -78,6 +80,9 @@ def execute_run(run: Run, owner: str) -> str:
         action = get_action(step.config) if step.kind == "action" else None
         if step.kind == "action" and action is None:
             return _fail(run, owner, _("“%(action)s” is not an action.") % {"action": step.config.get("action")})
+        later = action.deferred_until(run, step.config, now) if action is not None else None
+        if later is not None and later > now:
+            return defer(run, owner, later) or LOST
         if action is None or action.transactional:
             state = _step_in_one_transaction(run, step, owner, action)
         else:
@@ -186,16 +191,36 @@ def _begin(run: Run, step: Step, owner: str):
 
 def _advance(run: Run, owner: str, step: Step, action, branch: str | None = None) -> str | None:
     """Move the run past a done step: down ``branch`` (``next`` when not told) to the step
-    there, or out when the action ends runs. A branch other than ``next`` is recorded in
-    ``Run.branches`` under the step's key."""
-    now = timezone.now()
+    there, or out when the action ends runs."""
+    fields = advance_fields(step, action, timezone.now(), run, branch)
+    return _move(run, owner, fields, keep_lease=fields["state"] == Run.State.ACTIVE)
+
+
+def advance_fields(step: Step, action, now: datetime.datetime, run: Run | None = None,
+                   branch: str | None = None) -> dict:
+    """The run fields after ``step`` is done. A branch other than ``next`` is recorded in
+    ``Run.branches`` under the step's key. Without a ``run`` (batch.py's bulk move of many
+    runs) the fields are those of any run, and ``previous_step_at`` is the caller's to set."""
     if action is not None and action.ends_run:
-        return _move(run, owner, {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now})
+        return {"state": Run.State.LEFT, "next_due_at": None, "finished_at": now}
     branch = branch or Step.Branch.NEXT
     fields = arrival(step.child(branch), now, run)
-    if branch != Step.Branch.NEXT:
+    if branch != Step.Branch.NEXT and run is not None:
         fields["branches"] = {**(run.branches or {}), str(step.key): branch}
-    return _move(run, owner, fields, keep_lease=fields["state"] == Run.State.ACTIVE)
+    return fields
+
+
+def arrival_needs_the_run(step: Step) -> bool:
+    """Does reaching the step after this one depend on the run itself (a decision looks at
+    what its contact did since the step before)? Then runs cannot be moved in bulk."""
+    following = step.child(Step.Branch.NEXT)
+    kind = step_kind(following) if following is not None else None
+    return kind is not None and kind.arrival_reads_run
+
+
+def defer(run: Run, owner: str, until: datetime.datetime) -> str | None:
+    """The run waits on its step until ``until`` (an action's ``deferred_until``)."""
+    return _move(run, owner, {"step": run.step, "state": Run.State.WAITING, "next_due_at": until})
 
 
 def retry_delay(attempts: int) -> datetime.timedelta:

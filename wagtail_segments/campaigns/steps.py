@@ -68,6 +68,9 @@ class StepKind:
         """When a run that reaches this step at ``now`` is due to execute it."""
         return now
 
+    # True when ``arrive`` reads the run (a decision): such arrivals are never made in bulk.
+    arrival_reads_run: ClassVar[bool] = False
+
     def arrive(self, step: Step, now: datetime.datetime, run: "Run | None") -> datetime.datetime:
         """When ``run`` (None: a run being created) reaching ``step`` at ``now`` is due."""
         return self.due_at(step.config or {}, now)
@@ -133,6 +136,8 @@ class DecisionStep(StepKind):
         from .decisions import decision_problems
 
         return decision_problems(config)
+
+    arrival_reads_run = True
 
     def arrive(self, step, now, run):
         from .decisions import decision_deadline, happened

@@ -123,7 +123,8 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         # Exporting takes personal data out of the site: a permission apart from viewing.
-        permissions = [("export_contacts", _("Can export contacts"))]
+        # Erasing deletes everything held about a person, beyond what deleting the row does.
+        permissions = [("export_contacts", _("Can export contacts")), ("erase_contact", _("Can erase a contact"))]
         # Never-seen contacts last on every database (PostgreSQL puts NULLs first when descending).
         ordering = [models.F("last_seen").desc(nulls_last=True), "-pk"]
 

@@ -10,8 +10,10 @@ root URL.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.core.signals import setting_changed
+from django.urls import get_urlconf, reverse
 
 SALT = "wagtail_segments.messaging.links"
 
@@ -42,26 +44,51 @@ def base_url() -> str:
     return site.root_url.rstrip("/") if site else "http://localhost"
 
 
-def absolute(name: str, token: str) -> str:
-    return base_url() + reverse(f"wagtail_segments:{name}", args=[token])
+def absolute(name: str, token: str, base: str | None = None) -> str:
+    """``base``: the result of ``base_url()`` when the caller already has it (a batch of
+    messages asks once instead of once per link)."""
+    return (base or base_url()) + _path(name, token)
 
 
-def open_pixel_url(delivery) -> str:
-    return absolute("email_open", sign("open", str(delivery.token)))
+_PLACEHOLDER = "0wsgtoken0"
+_paths: dict[tuple, tuple[str, str]] = {}
 
 
-def click_url(delivery, index: int) -> str:
+def _path(name: str, token: str) -> str:
+    """``reverse()`` of the view with ``token``, from the reversed path cached per URLconf
+    (a batch of emails makes several links per message; reversing each costs more than
+    signing it). Signed tokens hold only characters a path keeps as they are."""
+    key = (get_urlconf() or settings.ROOT_URLCONF, name)
+    if key not in _paths:
+        before, _, after = reverse(f"wagtail_segments:{name}", args=[_PLACEHOLDER]).partition(_PLACEHOLDER)
+        _paths[key] = (before, after)
+    before, after = _paths[key]
+    return before + token + after
+
+
+def open_pixel_url(delivery, base: str | None = None) -> str:
+    return absolute("email_open", sign("open", str(delivery.token)), base)
+
+
+def click_url(delivery, index: int, base: str | None = None) -> str:
     """The redirect to the ``index``-th URL of ``delivery.links``: nowhere else."""
-    return absolute("email_click", sign("click", [str(delivery.token), index]))
+    return absolute("email_click", sign("click", [str(delivery.token), index]), base)
 
 
-def unsubscribe_url(delivery) -> str:
-    return absolute("unsubscribe", sign("unsubscribe", str(delivery.token)))
+def unsubscribe_url(delivery, base: str | None = None) -> str:
+    return absolute("unsubscribe", sign("unsubscribe", str(delivery.token)), base)
 
 
-def preference_url(contact) -> str:
-    return absolute("preferences", sign("preferences", str(contact.uuid)))
+def preference_url(contact, base: str | None = None) -> str:
+    return absolute("preferences", sign("preferences", str(contact.uuid)), base)
 
 
 def confirm_url(contact, channel: str = "email") -> str:
     return absolute("confirm", sign("confirm", [str(contact.uuid), channel]))
+
+
+def _forget_paths(**kwargs) -> None:
+    _paths.clear()
+
+
+setting_changed.connect(_forget_paths)

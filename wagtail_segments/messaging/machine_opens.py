@@ -10,10 +10,11 @@ message rules unless the editor includes them.
 Gmail's and Yahoo's image proxies (``GoogleImageProxy``, ``YahooMailProxy``) fetch when the
 message is opened, so their opens count as a person's. The heuristic, in order:
 
-1. a user agent that is empty, exactly ``Mozilla/5.0``, or contains one of the site's
-   ``BOT_USER_AGENTS`` (the list tracking uses) is a machine;
+1. a user agent matching one of ``EMAIL_MACHINE_OPEN_USER_AGENTS`` (regular expressions:
+   by default empty, exactly ``Mozilla/5.0``, or a mail scanner's name) or containing one of
+   the site's ``BOT_USER_AGENTS`` (the list tracking uses) is a machine;
 2. a known on-open proxy is a person;
-3. an open less than ``MACHINE_OPEN_SECONDS`` after the message was sent is a machine;
+3. an open less than ``EMAIL_MACHINE_OPEN_SECONDS`` after the message was sent is a machine;
 4. anything else (an unknown user agent included) is a person.
 
 Both the open pixel and provider tracking (anymail) call ``is_machine_open``.
@@ -22,11 +23,10 @@ Both the open pixel and provider tracking (anymail) call ``is_machine_open``.
 from __future__ import annotations
 
 import datetime
+import re
 
 from wagtail_segments.conf import settings as conf
 
-# The bare user agent of Apple's Mail Privacy Protection proxy.
-APPLE_PRIVACY_PROXY = "mozilla/5.0"
 # Image proxies that fetch when the person opens the message.
 ON_OPEN_PROXIES = ("googleimageproxy", "yahoomailproxy")
 
@@ -41,12 +41,12 @@ def is_machine_open(
     timing can tell."""
     if user_agent is not None:
         agent = user_agent.strip().casefold()
-        if not agent or agent == APPLE_PRIVACY_PROXY:
+        if any(re.search(pattern, user_agent.strip(), re.I) for pattern in conf.EMAIL_MACHINE_OPEN_USER_AGENTS or []):
             return True
         if any(token.casefold() in agent for token in conf.BOT_USER_AGENTS):
             return True
         if any(proxy in agent for proxy in ON_OPEN_PROXIES):
             return False
     if sent_at is not None and opened_at is not None:
-        return (opened_at - sent_at).total_seconds() < conf.MACHINE_OPEN_SECONDS
+        return (opened_at - sent_at).total_seconds() < (conf.EMAIL_MACHINE_OPEN_SECONDS or 0)
     return False

@@ -25,6 +25,11 @@ def _engine(autoescape: bool) -> Engine:
     return Engine(dirs=[], app_dirs=False, loaders=[], autoescape=autoescape)
 
 
+def merge_template(template_string: str, autoescape: bool = False):
+    """The compiled template of ``template_string`` (cached); raises ``MergeFieldError``."""
+    return _compile(template_string, autoescape)
+
+
 @lru_cache(maxsize=256)
 def _compile(template_string: str, autoescape: bool):
     try:

@@ -57,6 +57,16 @@ class EmailMessage(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Broken merge fields are an error here, naming the message, not at send time."""
+        from django.core.exceptions import ValidationError
+
+        from .rendering import merge_problems
+
+        problems = merge_problems(self)
+        if problems:
+            raise ValidationError(problems)
+
 
 class SmsMessage(models.Model):
     name = models.CharField(_("name"), max_length=255)

@@ -34,6 +34,7 @@ from django.utils import timezone
 from wagtail.contrib.forms.models import FormSubmission
 from wagtail.models import Page, Site
 
+from example_site.pages.demo_campaigns import build_campaigns
 from example_site.pages.models import ContentPage, FormField, FormPage, HomePage, SectionPage
 from wagtail_segments.models import (
     Company,
@@ -159,6 +160,11 @@ NEWSLETTER_FIELDS = [
     ("Email", "email", True, ""),
     ("First name", "singleline", False, ""),
     ("Topics", "checkboxes", False, "\n".join(NEWSLETTER_TOPICS)),
+    ("Date of birth", "date", False, ""),
+]
+RENEW_FIELDS = [
+    ("Email", "email", True, ""),
+    ("Plan", "dropdown", True, "Team\nBusiness\nEnterprise"),
 ]
 DEMO_FIELDS = [
     ("Email", "email", True, ""),
@@ -327,6 +333,12 @@ def build_pages() -> tuple[dict[str, Page], Site, int]:
         intro=p("One email a month: product news, tips and invitations to our webinars."),
         thank_you_text=p("You are subscribed. Look out for our next issue."),
         form_fields=form_fields(NEWSLETTER_FIELDS),
+    )
+    child(
+        "renew", home, FormPage, slug="renew", title="Renew your subscription",
+        intro=p("Keep your plan, or change it for the next year."),
+        thank_you_text=p("Thank you: your renewal is on its way."),
+        form_fields=form_fields(RENEW_FIELDS),
     )
     return pages, site, created
 
@@ -606,7 +618,11 @@ class DemoBuilder:
             topics = [t for t in NEWSLETTER_TOPICS if rng.random() < 0.5] or [NEWSLETTER_TOPICS[0]]
             # As the form hook stores answers: unmapped ones become properties, lists joined.
             contact.properties["topics"] = ", ".join(topics)
-            return {"email": contact.email, "first_name": contact.first_name, "topics": topics}
+            answers = {"email": contact.email, "first_name": contact.first_name, "topics": topics}
+            if rng.random() < 0.5:  # a declared date property (the "Turns 18" campaign reads it)
+                born = datetime.date(rng.randint(1960, 2008), rng.randint(1, 12), rng.randint(1, 28))
+                contact.properties["date_of_birth"] = answers["date_of_birth"] = born.isoformat()
+            return answers
         company = contact.company.name if contact.company else ""
         if form_key == "contact":
             message = rng.choice(MESSAGES)
@@ -634,6 +650,10 @@ class DemoBuilder:
         PropertyDefinition.objects.get_or_create(
             key="team_size", defaults={"label": "Team size", "type": "number",
                                        "description": "From the “Book a demo” form."},
+        )
+        PropertyDefinition.objects.get_or_create(
+            key="date_of_birth", defaults={"label": "Date of birth", "type": "date",
+                                           "description": "From the newsletter form."},
         )
         contacts = self.make_contacts(count, companies)
         for index, contact in enumerate(contacts):
@@ -861,6 +881,8 @@ class Command(BaseCommand):
                 stats = builder.build(contacts)
         with transaction.atomic():
             segment_sizes = build_segments(pages, seed)
+        with transaction.atomic():
+            campaigns = build_campaigns(pages, site.root_url)
         parts = [f"{len(pages)} pages ({pages_created} new)"]
         parts.append("admin/admin created" if admin_created else "admin user kept")
         if reset:
@@ -875,4 +897,6 @@ class Command(BaseCommand):
         parts.append("segments: " + ", ".join(
             f"{slug} {size}" for slug, size in segment_sizes.items()
         ))
+        if campaigns:
+            parts.append("campaigns: " + ", ".join(campaigns))
         self.stdout.write("Demo data: " + "; ".join(parts) + ".")

@@ -4,7 +4,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wagtail_segments', '0010_admin_permissions'),
+        ('wagtail_segments', '0011_admincontacts_permissions'),
     ]
 
     operations = [

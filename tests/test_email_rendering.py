@@ -1,0 +1,99 @@
+"""Rendering an email for one contact: merge fields, escaping, CSS, text part, links."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests import factories
+from wagtail_segments.contacts.models import PropertyDefinition
+from wagtail_segments.messaging.models import Delivery
+from wagtail_segments.messaging.rendering import MergeTemplateError, merge_problems, prepare, preview_as
+
+pytestmark = pytest.mark.django_db
+
+
+def test_merge_fields_fill_subject_preheader_and_body_with_fallbacks():
+    PropertyDefinition.objects.create(key="plan", label="Plan")
+    message = factories.email_message(
+        "<p>Dear {{ first_name|default:\"there\" }} {{ last_name }}, plan: {{ properties.plan }}.</p>",
+        subject="{{ first_name|default:\"Friend\" }}, your {{ properties.plan }} plan",
+        preheader="Sent to {{ email }}",
+    )
+    ann = factories.contact(first_name="Ann", last_name="Lee", email="ann@example.com", properties={"plan": "gold"})
+    nameless = factories.contact(email="x@example.com")
+
+    subject, html, text = preview_as(message, ann)
+    assert subject == "Ann, your gold plan"
+    assert "Dear Ann Lee, plan: gold." in html and "Dear Ann Lee, plan: gold." in text
+    assert "Sent to ann@example.com" in html  # the preheader, first thing in the body
+    subject, html, _text = preview_as(message, nameless)
+    assert subject.startswith("Friend, your")
+    assert "Dear there , plan: ." in html
+
+
+def test_a_hostile_first_name_is_escaped_in_html_and_kept_plain_in_subject_and_text():
+    message = factories.email_message("<p>Hi {{ first_name }}</p>", subject="Hi {{ first_name }}\nBcc: x@evil.test")
+    contact = factories.contact(first_name='<script>alert("x")</script>\r\nBcc: all@evil.test', email="a@example.com")
+
+    subject, html, text = preview_as(message, contact)
+
+    assert "<script>" not in html and "&lt;script&gt;alert(" in html
+    assert '<script>alert("x")</script>' in text  # plain text: shown as typed, not markup
+    assert "\n" not in subject and "\r" not in subject  # no header injection through the subject
+
+
+def test_css_is_inlined_the_preheader_hidden_and_a_text_part_made():
+    message = factories.email_message("<h2>Title</h2><p>Body <b>bold</b></p><ul><li>one</li></ul>",
+                                      preheader="Look inside")
+    _subject, html, text = preview_as(message, factories.contact(email="a@example.com"))
+    assert "<style" not in html
+    assert 'style="' in html and "font-family" in html  # the layout's rules, on the elements
+    preheader = html.split("Look inside")[0].rsplit("<div", 1)[1]
+    assert "display: none" in preheader
+    assert "## Title" in text and "**bold**" in text and "* one" in text
+    assert "<p" not in text and "Look inside" not in text
+
+
+def test_links_go_through_the_click_redirect_and_the_originals_are_kept_for_the_delivery():
+    message = factories.email_message(
+        '<p><a href="https://example.com/a?x=1&amp;y=2">A</a> <a href="https://example.com/p/{{ email|urlencode }}">B</a> '
+        '<a href="mailto:help@example.com">mail</a></p>',
+        buttons=[("Shop", "https://shop.example.com/")],
+    )
+    contact = factories.contact(email="a+b@example.com")
+    delivery = Delivery(contact=contact, email_message=message, to_address=contact.email)
+
+    rendered = prepare(message).render(contact, delivery)
+
+    assert rendered.links == ["https://example.com/a?x=1&y=2", "https://example.com/p/a%2Bb%40example.com",
+                              "https://shop.example.com/"]
+    assert "example.com/a?" not in rendered.html and "shop.example.com" not in rendered.html
+    assert rendered.html.count("/_segments/c/") == 3 and "/_segments/o/" in rendered.html  # pixel
+    assert 'href="mailto:help@example.com"' in rendered.html  # not a web link: left alone
+    assert "/_segments/u/" in rendered.html and "/_segments/p/" in rendered.html  # footer
+    assert "/_segments/c/" in rendered.text and "/_segments/u/" in rendered.text
+
+
+def test_a_merge_field_cannot_turn_a_link_into_javascript():
+    message = factories.email_message('<p><a href="{{ properties.site }}">site</a></p>')
+    contact = factories.contact(email="a@example.com", properties={"site": "javascript:alert(1)"})
+    rendered = prepare(message).render(contact, Delivery(contact=contact, to_address=contact.email))
+    assert rendered.links == [""]
+    assert "javascript" not in rendered.html
+
+
+def test_a_broken_merge_template_is_refused_by_clean_naming_the_message():
+    message = factories.email_message("<p>Hi {{ first_name|nosuchfilter }}</p>", name="Spring sale")
+    with pytest.raises(ValidationError) as caught:
+        message.full_clean()
+    assert "Spring sale" in str(caught.value) and "nosuchfilter" in str(caught.value)
+
+    broken_subject = factories.email_message(name="Welcome", subject="Hi {% if first_name %}")
+    assert "Welcome" in merge_problems(broken_subject)[0]
+    with pytest.raises(MergeTemplateError, match="Welcome"):
+        prepare(broken_subject)
+
+
+def test_merge_fields_cannot_reach_the_sites_templates_or_tag_libraries():
+    for body in ('<p>{% include "wagtail_segments/messaging/page.html" %}</p>', "<p>{% load wagtailcore_tags %}</p>"):
+        message = factories.email_message(body)
+        assert merge_problems(message), body
