@@ -288,7 +288,7 @@ def test_without_any_campaign_permission_nothing_is_shown(client):
 
 @pytest.mark.parametrize("kind,action", [
     ("action", "add_tags"), ("action", "set_field"), ("action", "notify_staff"), ("action", "webhook"),
-    ("action", "send_sms"), ("wait", ""), ("decision", ""), ("condition", ""), ("split", ""), ("goal", ""),
+    ("action", "send_sms"), ("action", "send_email"), ("wait", ""), ("decision", ""), ("condition", ""), ("split", ""), ("goal", ""),
 ])
 def test_every_kind_has_a_settings_form(marketer, kind, action):
     campaign, tag, *_ = nurture()

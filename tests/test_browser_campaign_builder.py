@@ -52,6 +52,8 @@ def test_editor_builds_activates_and_follows_a_contact(page, live_requests, edit
     assert_accessible(page)
     page.get_by_role("link", name="Add campaign").first.click()
     page.locator("#id_name").fill("Trial follow-up")
+    page.screenshot(path=f"{ARTIFACTS}/campaign_form.png", full_page=True)
+    assert_accessible(page)
     page.get_by_role("button", name="Save").first.click()
     expect(page.get_by_role("link", name="Trial follow-up")).to_be_visible()
     page.screenshot(path=f"{ARTIFACTS}/campaign_listing.png")
@@ -112,6 +114,7 @@ def test_editor_builds_activates_and_follows_a_contact(page, live_requests, edit
     page.screenshot(path=f"{ARTIFACTS}/campaign_builder_after.png", full_page=True)
 
     page.get_by_role("link", name="Runs").first.click()
+    assert_accessible(page)
     page.get_by_role("link", name="Ada").click()
     expect(page.locator("[data-run-state]")).to_have_attribute("data-run-state", "completed")
     expect(page.get_by_role("cell", name="Thank you points")).to_be_visible()

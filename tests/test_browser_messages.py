@@ -39,3 +39,17 @@ def test_editor_previews_an_email_as_a_contact_and_sends_a_test(page, live_reque
     expect(page.get_by_text("Test sent to editor@example.com.")).to_be_visible(timeout=15_000)
     live_requests.wait_until_idle()
     assert mail.outbox[-1].to == ["editor@example.com"]
+
+
+def test_editor_opens_the_broadcast_form(page, live_requests, live_server):
+    site_served_by(live_server)
+    get_user_model().objects.create_superuser("editor", "editor@example.com", "correct horse")
+    EmailMessage.objects.create(name="June news", subject="June")
+    sign_in(page, "editor", "correct horse")
+    page.goto("/admin/wagtail_segments/campaign/")
+    page.get_by_role("link", name="Send a broadcast").click()
+    page.get_by_label("at a set time").check()
+    page.get_by_role("button", name="Send the broadcast").click()
+    expect(page.get_by_text("This field is required.").first).to_be_visible()
+    page.screenshot(path=f"{ARTIFACTS}/broadcast_form.png", full_page=True)
+    assert_accessible(page)
