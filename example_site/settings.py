@@ -129,6 +129,8 @@ Q_CLUSTER = {
 
 WAGTAIL_SEGMENTS = {
     "COUNTRY_HEADER": "HTTP_CF_IPCOUNTRY",
+    # Links in the demo's emails (pixel, clicks, preferences) point at the demo's server.
+    "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", WAGTAILADMIN_BASE_URL),
 }
 
 LOGGING = {

@@ -24,6 +24,8 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # not the demo's files
+# Links in messages start with the default site's root URL, as on a site that sets nothing.
+WAGTAIL_SEGMENTS = {k: v for k, v in WAGTAIL_SEGMENTS.items() if k != "PUBLIC_BASE_URL"}  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

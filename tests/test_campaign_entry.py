@@ -148,6 +148,27 @@ def test_submitting_the_entry_form_enters_through_the_pass_over_new_events():
             ((r.contact_id, r) for r in Run.objects.filter(campaign=campaign))] == [(subscriber.pk, "form")]
 
 
+def test_a_form_submitted_before_the_campaign_was_activated_does_not_enrol():
+    """The pass also reads old events (a history import, a worker that was stopped for a
+    while): the welcome campaign activated today must not greet last year's subscribers."""
+    import datetime
+
+    from django.utils import timezone
+
+    from wagtail_segments.campaigns.lifecycle import activate
+    from wagtail_segments.contacts.tasks import process_new_events
+
+    form = factories.form_page()
+    campaign = factories.campaign(status="draft", entry_form=form)
+    factories.chain(campaign, ("wait", {"days": 1}))
+    old, new = factories.contact(), factories.contact()
+    factories.event(old, "form_submission", page=form, time=timezone.now() - datetime.timedelta(days=200))
+    activate(campaign)
+    factories.event(new, "form_submission", page=form)
+    process_new_events()
+    assert [contact_id for contact_id, _ in runs_of(campaign)] == [new.pk]
+
+
 def test_visiting_the_entry_page_or_a_page_under_it_enters():
     from wagtail_segments.contacts.models import Event
     from wagtail_segments.campaigns.entry import enter_from_events

@@ -91,11 +91,15 @@ def enter_from_events(events: QuerySet, kinds) -> int:
         wanted |= Q(entry_page__isnull=False)
     entered = 0
     for campaign in Campaign.objects.enrolling().filter(wanted).select_related("entry_page"):
+        # Only what happened since the campaign took contacts: the pass also reads old events
+        # (an import of history, a worker that was stopped), and those must not enrol anyone.
+        since = [moment for moment in (campaign.activated_at, campaign.starts_at) if moment]
+        recent = events.filter(time__gte=max(since)) if since else events
         if forms and campaign.entry_form_id:
-            submitted = events.filter(kind=EventKind.FORM_SUBMISSION, page_id=campaign.entry_form_id)
+            submitted = recent.filter(kind=EventKind.FORM_SUBMISSION, page_id=campaign.entry_form_id)
             entered += enrol(campaign, _contact_ids(submitted), source="form")
         if views and campaign.entry_page_id:
-            visited = events.filter(kind=EventKind.PAGE_VIEW, page_id__in=entry_pages(campaign))
+            visited = recent.filter(kind=EventKind.PAGE_VIEW, page_id__in=entry_pages(campaign))
             entered += enrol(campaign, _contact_ids(visited), source="page")
     return entered
 
