@@ -13,6 +13,16 @@ CONTACTS_EXPORTED = "wagtail_segments.contacts_exported"
 CONTACTS_TAGGED = "wagtail_segments.contacts_tagged"
 CONTACTS_UNTAGGED = "wagtail_segments.contacts_untagged"
 CONTACTS_DELETED = "wagtail_segments.contacts_deleted"
+STEP_ADDED = "wagtail_segments.step_added"
+STEP_CHANGED = "wagtail_segments.step_changed"
+STEP_DELETED = "wagtail_segments.step_deleted"
+STEP_MOVED = "wagtail_segments.step_moved"
+CAMPAIGN_ACTIVATED = "wagtail_segments.campaign_activated"
+CAMPAIGN_PAUSED = "wagtail_segments.campaign_paused"
+CAMPAIGN_RESUMED = "wagtail_segments.campaign_resumed"
+UNKNOWN_RESOLVED = "wagtail_segments.unknown_step_resolved"
+BROADCAST_SENT = "wagtail_segments.broadcast_sent"
+TEST_SENT = "wagtail_segments.test_sent"
 CONTACT_EXPORTED = "wagtail_segments.contact_exported"
 CONTACT_ERASED = "wagtail_segments.contact_erased"
 TOUCHPOINT_LOGGED = "wagtail_segments.touchpoint_logged"
@@ -25,6 +35,16 @@ ACTIONS = {
     CONTACTS_TAGGED: (_("Tag contacts"), _("Tag added to contacts")),
     CONTACTS_UNTAGGED: (_("Untag contacts"), _("Tag removed from contacts")),
     CONTACTS_DELETED: (_("Delete contacts"), _("Contacts deleted")),
+    STEP_ADDED: (_("Add campaign step"), _("Campaign step added")),
+    STEP_CHANGED: (_("Change campaign step"), _("Campaign step changed")),
+    STEP_DELETED: (_("Delete campaign step"), _("Campaign step deleted")),
+    STEP_MOVED: (_("Move campaign step"), _("Campaign step moved")),
+    CAMPAIGN_ACTIVATED: (_("Activate campaign"), _("Campaign activated")),
+    CAMPAIGN_PAUSED: (_("Pause campaign"), _("Campaign paused")),
+    CAMPAIGN_RESUMED: (_("Resume campaign"), _("Campaign resumed")),
+    UNKNOWN_RESOLVED: (_("Resolve unknown send"), _("Unknown send resolved")),
+    BROADCAST_SENT: (_("Send broadcast"), _("Broadcast sent")),
+    TEST_SENT: (_("Send test message"), _("Test message sent")),
     CONTACT_EXPORTED: (_("Export a contact's data"), _("Everything about the contact exported as JSON")),
     CONTACT_ERASED: (_("Erase a contact"), _("A contact and everything about them erased")),
     TOUCHPOINT_LOGGED: (_("Log a touchpoint"), _("Touchpoint logged")),

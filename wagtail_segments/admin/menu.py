@@ -4,17 +4,30 @@ modeladmin does lists, forms and inspect views well; screens it cannot do well (
 reports, dashboard panels, bulk actions) use Wagtail's own views (docs/architecture.md).
 """
 
+from django import forms
+from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
+from wagtail_modeladmin.helpers import ButtonHelper
 from wagtail_modeladmin.views import CreateView, EditView, IndexView
 
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.widgets import AdminPageChooser
+
+from wagtail_segments.campaigns.models import LIVE_STATES, Campaign, Run
+from wagtail_segments.messaging.models import EmailMessage, SmsMessage
+from wagtail_segments.segments.choosers import form_page_models
 
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
 from wagtail_segments.segments.models import Segment
 
 from .audit import RULES_CHANGED, record
+from .campaign_forms import WEEKDAYS
+from .campaigns import ACTIVATE, BROADCAST
+from .campaigns import VIEW as CAMPAIGN_VIEW
 from .filters import CountryFilter, IdentityFilter, LastSeenFilter, PointsFilter, SegmentFilter, TagFilter
 from .segments import EDIT_RULES, RulesLockedPanel, RulesPreviewPanel, comparable_rules
 from .contact_views import ContactDetailView
@@ -181,11 +194,141 @@ class SegmentAdmin(ModelAdmin):
     members.short_description = _("Members")
 
 
+class ExtraButtonHelper(ButtonHelper):
+    """modeladmin's row buttons plus the screens that are Wagtail views (``extra_buttons``:
+    (url name, label, icon-less title, permissions any of which shows it))."""
+
+    extra_buttons: tuple = ()
+
+    def get_buttons_for_obj(self, obj, exclude=None, classnames_add=None, classnames_exclude=None):
+        buttons = super().get_buttons_for_obj(obj, exclude, classnames_add, classnames_exclude)
+        user = self.request.user
+        extra = [
+            {"url": reverse(url_name, args=[obj.pk]), "label": label, "classname": "button button-small",
+             "title": title % {"name": obj}}
+            for url_name, label, title, permissions in self.extra_buttons
+            if any(user.has_perm(p) for p in permissions)
+        ]
+        return extra + buttons
+
+
+class CampaignButtonHelper(ExtraButtonHelper):
+    extra_buttons = (
+        ("wagtail_segments_campaign_builder", _("Steps"), _("Steps of %(name)s"), CAMPAIGN_VIEW),
+        ("wagtail_segments_campaign_runs", _("Runs"), _("Runs of %(name)s"), CAMPAIGN_VIEW),
+    )
+
+
+class CampaignIndexView(IndexView):
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            can_broadcast=user.has_perm(BROADCAST) and user.has_perm(ACTIVATE), **kwargs,
+        )
+
+
+class CampaignForm(WagtailAdminModelForm):
+    send_days = forms.TypedMultipleChoiceField(
+        label=_("Send on days"), choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Marketing messages go out only on these days (none ticked: any day)."),
+    )
+
+
+class CampaignAdmin(ModelAdmin):
+    """The listing's counts come from one aggregate query (runs grouped per campaign); the
+    steps are edited in the builder, a Wagtail view (admin/campaigns.py)."""
+
+    model = Campaign
+    menu_label = _("Campaigns")
+    menu_icon = "redirect"
+    list_display = ("name", "status", "in_progress", "completed", "failed")
+    list_filter = ("status",)
+    search_fields = ("name", "description")
+    button_helper_class = CampaignButtonHelper
+    index_view_class = CampaignIndexView
+    index_template_name = "wagtail_segments/admin/campaign_index.html"
+    edit_handler = ObjectList([
+        FieldPanel("name"), FieldPanel("description"),
+        MultiFieldPanel([
+            FieldPanel("entry_segment"), FieldPanel("entry_segment_members"),
+            FieldPanel("entry_form", widget=AdminPageChooser(target_models=form_page_models() or None)),
+            FieldRowPanel([FieldPanel("entry_page"), FieldPanel("entry_page_descendants")]),
+            FieldPanel("entry_tag"),
+        ], heading=_("Who enters")),
+        FieldRowPanel([FieldPanel("reentry"), FieldPanel("reentry_days")], heading=_("Re-entry")),
+        FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")], heading=_("Takes contacts between")),
+        MultiFieldPanel([FieldPanel("send_days"), FieldRowPanel([FieldPanel("send_from"), FieldPanel("send_until")])],
+                        heading=_("Send window")),
+    ], base_form_class=CampaignForm)
+
+    def get_queryset(self, request):
+        live = Q(runs__state__in=LIVE_STATES)
+        return super().get_queryset(request).annotate(
+            in_progress=Count("runs", filter=live),
+            completed=Count("runs", filter=Q(runs__state=Run.State.COMPLETED)),
+            failed=Count("runs", filter=Q(runs__state=Run.State.FAILED)),
+        )
+
+    def in_progress(self, campaign: Campaign) -> int:
+        return campaign.in_progress
+
+    in_progress.short_description = _("In progress")
+    in_progress.admin_order_field = "in_progress"
+
+    def completed(self, campaign: Campaign) -> int:
+        return campaign.completed
+
+    completed.short_description = _("Completed")
+    completed.admin_order_field = "completed"
+
+    def failed(self, campaign: Campaign) -> int:
+        return campaign.failed
+
+    failed.short_description = _("Failed")
+    failed.admin_order_field = "failed"
+
+
+class EmailButtonHelper(ExtraButtonHelper):
+    extra_buttons = (("wagtail_segments_email_preview", _("Preview"), _("Preview %(name)s"),
+                      ("wagtail_segments.view_emailmessage", "wagtail_segments.change_emailmessage")),)
+
+
+class SmsButtonHelper(ExtraButtonHelper):
+    extra_buttons = (("wagtail_segments_sms_preview", _("Preview"), _("Preview %(name)s"),
+                      ("wagtail_segments.view_smsmessage", "wagtail_segments.change_smsmessage")),)
+
+
+class EmailMessageAdmin(ModelAdmin):
+    model = EmailMessage
+    menu_label = _("Emails")
+    menu_icon = "mail"
+    list_display = ("name", "subject", "purpose", "updated_at")
+    list_filter = ("purpose",)
+    search_fields = ("name", "subject")
+    button_helper_class = EmailButtonHelper
+    panels = [
+        FieldPanel("name"), FieldPanel("subject"), FieldPanel("preheader"), FieldPanel("body"),
+        FieldPanel("purpose"), FieldRowPanel([FieldPanel("from_email"), FieldPanel("reply_to")]),
+    ]
+
+
+class SmsMessageAdmin(ModelAdmin):
+    model = SmsMessage
+    menu_label = _("SMS messages")
+    menu_icon = "mobile-alt"
+    list_display = ("name", "purpose", "body")
+    list_filter = ("purpose",)
+    search_fields = ("name", "body")
+    button_helper_class = SmsButtonHelper
+    panels = [FieldPanel("name"), FieldPanel("body"), FieldPanel("purpose")]
+
+
 class MarketingGroup(ModelAdminGroup):
     menu_label = _("Marketing")
     menu_icon = "group"
     menu_order = 250
-    items = (ContactAdmin, SegmentAdmin, CompanyAdmin, PropertyDefinitionAdmin)
+    items = (ContactAdmin, SegmentAdmin, CampaignAdmin, EmailMessageAdmin, SmsMessageAdmin, CompanyAdmin,
+             PropertyDefinitionAdmin)
 
 
 modeladmin_register(MarketingGroup)

@@ -15,6 +15,27 @@ urlpatterns += [
     path("contacts/bulk/<str:job>/", bulk_progress, name="wagtail_segments_contacts_bulk_progress"),
 ]
 
+from . import campaigns, messages  # noqa: E402
+
+urlpatterns += [
+    path("campaigns/broadcast/", campaigns.broadcast, name="wagtail_segments_broadcast"),
+    path("campaigns/<int:pk>/", campaigns.builder, name="wagtail_segments_campaign_builder"),
+    path("campaigns/<int:pk>/steps/add/", campaigns.add_step, name="wagtail_segments_campaign_add_step"),
+    path("campaigns/<int:pk>/activate/", campaigns.change_status, {"to": "activate"},
+         name="wagtail_segments_campaign_activate"),
+    path("campaigns/<int:pk>/pause/", campaigns.change_status, {"to": "pause"}, name="wagtail_segments_campaign_pause"),
+    path("campaigns/<int:pk>/resume/", campaigns.change_status, {"to": "resume"},
+         name="wagtail_segments_campaign_resume"),
+    path("campaigns/<int:pk>/runs/", campaigns.campaign_runs, name="wagtail_segments_campaign_runs"),
+    path("campaigns/steps/<int:pk>/edit/", campaigns.edit_step, name="wagtail_segments_campaign_edit_step"),
+    path("campaigns/steps/<int:pk>/delete/", campaigns.delete_step, name="wagtail_segments_campaign_delete_step"),
+    path("campaigns/steps/<int:pk>/move/", campaigns.move_step, name="wagtail_segments_campaign_move_step"),
+    path("campaigns/runs/<int:pk>/", campaigns.run_detail, name="wagtail_segments_campaign_run"),
+    path("campaigns/logs/<int:pk>/resolve/", campaigns.resolve_unknown, name="wagtail_segments_resolve_unknown"),
+    path("messages/email/<int:pk>/preview/", messages.email_preview, name="wagtail_segments_email_preview"),
+    path("messages/sms/<int:pk>/preview/", messages.sms_preview, name="wagtail_segments_sms_preview"),
+]
+
 from . import contact_views  # noqa: E402
 
 urlpatterns += [

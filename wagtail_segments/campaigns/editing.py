@@ -111,3 +111,76 @@ def _erase_or_remove(step: Step) -> None:
         return
     config = {**(step.config or {}), "removed_kind": step.kind, "removed_at": timezone.now().isoformat()}
     Step.objects.filter(pk=step.pk).update(kind=RemovedStep.name, parent=None, branch=Step.Branch.NEXT, config=config)
+
+
+def first_branch(step: Step) -> str:
+    """The branch a step's existing successor hangs on when a step is put in before it:
+    ``next``, a decision's or condition's ``yes``, a split's first label."""
+    from .steps import step_kind
+
+    kind = step_kind(step)
+    names = kind.branch_names(step.config or {}) if kind else ()
+    return names[0] if names else Step.Branch.NEXT
+
+
+def _slot_holder(campaign_id: int, parent: Step | None, branch: str, exclude: int | None = None) -> Step | None:
+    """The step standing at (parent, branch): a first step when ``parent`` is None."""
+    from .steps import STEP_KINDS
+
+    steps = Step.objects.filter(campaign_id=campaign_id).exclude(pk=exclude)
+    if parent is None:
+        in_path = [name for name, kind in STEP_KINDS.items() if kind.in_path]
+        return steps.filter(parent__isnull=True, kind__in=in_path).first()
+    return steps.filter(parent=parent, branch=branch).first()
+
+
+def insert_step(step: Step, parent: Step | None = None, branch: str = Step.Branch.NEXT) -> Step:
+    """Save the new ``step`` at (``parent``, ``branch``), or first when ``parent`` is None;
+    what stood there follows it on its first branch (see ``first_branch``). Runs are not
+    moved: a run reaches the new step when its step before it is done. A goal is saved
+    beside the tree."""
+    from .steps import step_kind
+
+    kind = step_kind(step)
+    with transaction.atomic():
+        if kind is not None and not kind.in_path:
+            step.parent, step.branch = None, Step.Branch.NEXT
+            step.save()
+            return step
+        holder = _slot_holder(step.campaign_id, parent, branch)
+        if holder is not None:
+            Step.objects.filter(pk=holder.pk).update(parent=None)  # out of the slot first
+        step.parent, step.branch = parent, branch if parent is not None else Step.Branch.NEXT
+        step.save()
+        if holder is not None:
+            Step.objects.filter(pk=holder.pk).update(parent=step, branch=first_branch(step))
+    return step
+
+
+def move_step(step: Step, parent: Step | None, branch: str = Step.Branch.NEXT) -> None:
+    """Move a step that has one way on (an action or a wait) to (``parent``, ``branch``):
+    the step after it takes its old place, and what stood at the new place follows it.
+    Runs on it stay on it and go on from its new place."""
+    from .steps import step_kind
+
+    kind = step_kind(step)
+    if kind is None or tuple(kind.branch_names(step.config or {})) != (Step.Branch.NEXT,):
+        raise ValidationError(_("Only actions and waits can be moved; a step with branches moves with its "
+                                "branches by deleting and adding steps."))
+    if parent is not None and (parent.pk == step.pk or parent.campaign_id != step.campaign_id):
+        raise ValidationError(_("Choose a place in this campaign other than the step itself."))
+    with transaction.atomic():
+        follower = step.child(Step.Branch.NEXT)
+        old_parent, old_branch = step.parent_id, step.branch
+        Step.objects.filter(pk=step.pk).update(parent=None)
+        if follower is not None:
+            Step.objects.filter(pk=follower.pk).update(parent_id=old_parent, branch=old_branch)
+        if parent is not None:
+            parent.refresh_from_db()
+        holder = _slot_holder(step.campaign_id, parent, branch, exclude=step.pk)
+        if holder is not None:
+            Step.objects.filter(pk=holder.pk).update(parent=None)
+        Step.objects.filter(pk=step.pk).update(parent=parent, branch=branch if parent is not None else Step.Branch.NEXT)
+        if holder is not None:
+            Step.objects.filter(pk=holder.pk).update(parent=step, branch=Step.Branch.NEXT)
+        step.refresh_from_db()

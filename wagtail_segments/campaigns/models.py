@@ -83,6 +83,10 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["name"]
+        permissions = [
+            ("activate_campaign", _("Can activate a campaign")),
+            ("send_broadcast", _("Can send a broadcast")),
+        ]
 
     def __str__(self) -> str:
         return self.name
