@@ -59,3 +59,18 @@ def test_a_contact_not_seen_yet_says_so_instead_of_none(admin_client):
     html = inspect(admin_client, factories.contact(email="new@example.com", last_seen=None))
     assert "<dt>Last seen</dt><dd>Not seen yet</dd>" in html
     assert ">None<" not in html
+
+
+def test_message_events_name_the_message_escaped(admin_client):
+    contact = factories.contact(email="cy@example.com")
+    message = factories.email_message(name="Welcome <b>back</b>")
+    text = factories.sms_message(name="Reminder")
+    factories.event(contact, "email_sent", data={"message": message.pk, "delivery": 1})
+    factories.event(contact, "email_opened", data={"message": message.pk, "delivery": 1, "machine": False})
+    factories.event(contact, "sms_sent", data={"sms_message": text.pk, "delivery": 2})
+
+    html = inspect(admin_client, contact)
+
+    assert "Opened “Welcome &lt;b&gt;back&lt;/b&gt;”" in html
+    assert "Sent “Welcome &lt;b&gt;back&lt;/b&gt;”" in html
+    assert "Sent the text “Reminder”" in html

@@ -34,7 +34,7 @@ from wagtail_segments.segments.models import Membership
 
 from . import audit
 from .permissions import require_any
-from .timeline import event_details, form_field_labels, headline
+from .timeline import event_details, form_field_labels, headline, message_names
 from .views import TIMELINE_PAGE_SIZE, ContactInspectView
 
 CHANGE = "wagtail_segments.change_contact"
@@ -68,7 +68,8 @@ class ContactDetailView(ContactInspectView):
         events = contact.events.select_related("page").order_by("-time", "-id")
         context["timeline"] = timeline = Paginator(events, TIMELINE_PAGE_SIZE).get_page(self.request.GET.get("p"))
         labels = form_field_labels(event.page_id for event in timeline if event.page_id and event.kind == "form_submission")
-        context["entries"] = [(event, headline(event), event_details(event, labels)) for event in timeline]
+        messages = message_names(timeline)
+        context["entries"] = [(event, headline(event, messages), event_details(event, labels)) for event in timeline]
         context["memberships"] = (
             Membership.objects.filter(contact=contact).select_related("segment").order_by("segment__name")
         )

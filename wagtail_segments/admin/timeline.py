@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from wagtail_segments.contacts.models import Event, EventKind, Touchpoint
@@ -172,10 +173,45 @@ def event_details(event: Event, form_labels: dict[int, dict[str, str]] | None = 
     return describe(data)
 
 
-def headline(event: Event) -> str:
+MESSAGE_SENTENCES = {
+    EventKind.EMAIL_SENT: gettext_lazy("Sent “%(message)s”"),
+    EventKind.EMAIL_DELIVERED: gettext_lazy("“%(message)s” delivered"),
+    EventKind.EMAIL_OPENED: gettext_lazy("Opened “%(message)s”"),
+    EventKind.EMAIL_CLICKED: gettext_lazy("Clicked a link in “%(message)s”"),
+    EventKind.EMAIL_BOUNCED: gettext_lazy("“%(message)s” bounced"),
+    EventKind.EMAIL_COMPLAINED: gettext_lazy("Marked “%(message)s” as spam"),
+    EventKind.EMAIL_UNSUBSCRIBED: gettext_lazy("Unsubscribed from “%(message)s”"),
+    EventKind.SMS_SENT: gettext_lazy("Sent the text “%(message)s”"),
+}
+
+
+def message_names(events) -> dict[tuple[str, int], str]:
+    """The names of the emails and texts that ``events`` name, in two queries at most."""
+    from wagtail_segments.messaging.models import EmailMessage, SmsMessage
+
+    wanted = {"message": set(), "sms_message": set()}
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        for key in wanted:
+            if isinstance(data.get(key), int):
+                wanted[key].add(data[key])
+    names = {}
+    for key, model in (("message", EmailMessage), ("sms_message", SmsMessage)):
+        if wanted[key]:
+            names.update({(key, pk): name for pk, name in model.objects.filter(pk__in=wanted[key]).values_list("pk", "name")})
+    return names
+
+
+def headline(event: Event, messages: dict | None = None) -> str:
     """What the contact did, as a sentence an editor reads first ("Viewed “Pricing”",
-    "Submitted “Newsletter”", "Entered segment “Customers”"); the kind's label otherwise."""
+    "Submitted “Newsletter”", "Entered segment “Customers”", "Opened “Welcome”"); the
+    kind's label otherwise. ``messages``: message_names() of the page's events."""
     data = event.data if isinstance(event.data, dict) else {}
+    if event.kind in MESSAGE_SENTENCES:
+        key = "sms_message" if event.kind == EventKind.SMS_SENT else "message"
+        name = (messages or {}).get((key, data.get(key)))
+        if name:
+            return MESSAGE_SENTENCES[event.kind] % {"message": Truncator(name).chars(120)}
     if event.kind == EventKind.PAGE_VIEW and (event.page_id or event.path):
         title = event.page.title if event.page_id and event.page else event.path
         return _("Viewed “%(page)s”") % {"page": Truncator(title).chars(120)}
