@@ -74,3 +74,19 @@ def test_problems_name_a_missing_message_and_broken_merge_fields():
     broken = factories.sms_message("Hi {% if %}")
     assert "merge fields" in action_problems({"action": "send_sms", "message": broken.pk})[0]
     assert action_problems({"action": "send_sms", "message": factories.sms_message().pk}) == []
+
+
+def test_a_marketing_text_waits_for_the_send_window_in_the_contacts_zone(sms_outbox):
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    opens = (timezone.now().astimezone(tokyo) + datetime.timedelta(hours=2)).replace(second=0, microsecond=0)
+    campaign = factories.campaign(send_from=opens.time(), send_until=(opens + datetime.timedelta(hours=1)).time())
+    factories.chain(campaign, ("action", {"action": "send_sms", "message": factories.sms_message("Sale!").pk}))
+    run = factories.run(campaign, factories.contact(phone="+14155552671", time_zone="Asia/Tokyo"))
+
+    run_due_steps()
+
+    run.refresh_from_db()
+    assert sms_outbox == [] and run.state == "waiting" and run.next_due_at == opens

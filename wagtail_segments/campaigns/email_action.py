@@ -32,6 +32,14 @@ def send_window(campaign) -> SendWindow:
     return SendWindow(tuple(campaign.send_days or ()), campaign.send_from, campaign.send_until)
 
 
+def marketing_deferral(run, message, now):
+    """When a message (email or SMS) to the run's contact may go, if not now: marketing waits
+    for the campaign's send window in the contact's time zone; transactional never waits."""
+    if message is None or message.purpose != Purpose.MARKETING:
+        return None
+    return next_opening(send_window(run.campaign), contact_zone(run.contact.time_zone), now)
+
+
 class SendEmail(Action):
     name = "send_email"
     label = gettext_lazy("Send an email")
@@ -58,10 +66,7 @@ class SendEmail(Action):
         return merge_problems(message)
 
     def deferred_until(self, run, config, now):
-        message = self.message(config)
-        if message is None or message.purpose != Purpose.MARKETING:
-            return None
-        return next_opening(send_window(run.campaign), contact_zone(run.contact.time_zone), now)
+        return marketing_deferral(run, self.message(config), now)
 
     def execute(self, run, config):
         results, record = self.execute_batch([run], config)

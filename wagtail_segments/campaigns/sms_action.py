@@ -3,7 +3,7 @@
 Not transactional: the text leaves the site, so the engine logs the step before sending and
 never sends it twice. A contact without a valid phone, or who opted out, is skipped (the
 delivery says why) and the run goes on; a backend failure is retried with the engine's
-back-off.
+back-off. Marketing texts wait for the campaign's send window, as emails do.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ class SendSms(Action):
         if message is None:
             return [_("The SMS message to send (id %(id)s) does not exist.") % {"id": config.get("message")}]
         return merge_field_problems(message.body)
+
+    def deferred_until(self, run, config, now):
+        """Marketing texts wait for the campaign's send window, as emails do."""
+        from .email_action import marketing_deferral
+
+        return marketing_deferral(run, _message(config), now)
 
     def execute(self, run, config):
         from wagtail_segments.contacts.models import Contact
