@@ -13,7 +13,7 @@ import time
 import traceback
 
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/"
-MEASUREMENTS = ["preview", "admin_preview", "rebuild", "peak", "tracking", "incremental", "campaigns", "throughput"]
+MEASUREMENTS = ["preview", "admin_preview", "admin_list", "rebuild", "peak", "tracking", "incremental", "campaigns", "throughput"]
 OPTIONAL = ["rebuild_all"]  # long at 1M contacts: only when named in --only
 
 # figure: (operator, target, judged only on PostgreSQL, judged only at >= 1M contacts / 10M events)
@@ -27,6 +27,7 @@ TARGETS = {
     "incremental_ms_per_event": ("<=", 5.0, True, False),
     "segment_preview_ms": ("<=", 1000.0, True, True),
     "admin_segment_preview_ms": ("<=", 1000.0, True, True),
+    "admin_contacts_list_ms": ("<=", 500.0, True, True),
     "event_to_action_orm_p95_s": ("<=", 5.0, True, False),
     "event_to_action_redis_p95_s": ("<=", 5.0, True, False),
     "wait_due_lag_p95_s": ("<=", 5.0, True, False),
@@ -44,7 +45,7 @@ ORDER = [
     "rebuild_peak_mb", "rebuild_peak_rss_mb",
     "incremental_ms_per_event",
     "segment_preview_ms", "segment_preview_sql_ms", "segment_members", "segment_members_share",
-    "admin_segment_preview_ms", "admin_segment_preview_within_limit",
+    "admin_segment_preview_ms", "admin_segment_preview_within_limit", "admin_contacts_list_ms",
     "event_to_action_orm_p50_s", "event_to_action_orm_p95_s",
     "event_to_action_redis_p50_s", "event_to_action_redis_p95_s",
     "wait_due_lag_p50_s", "wait_due_lag_p95_s", "wait_due_lag_schedule_p50_s", "wait_due_lag_schedule_p95_s",
@@ -311,6 +312,7 @@ def main(argv=None) -> int:
         jobs = {
             "preview": (measure.preview, meta, args.reps),
             "admin_preview": (measure.admin_preview, meta, args.reps),
+            "admin_list": (measure.admin_contacts_list, meta, args.reps),
             "rebuild": (measure.rebuild, meta, args.reps),
             "peak": (measure.rebuild_peak, meta),
             "tracking": (measure.tracking_overhead, meta, args.reps, args.views),
