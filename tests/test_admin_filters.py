@@ -101,3 +101,17 @@ def test_filtering_by_segment_and_sorting_by_a_column(admin_client, people):
     assert emails == ["ann@example.com", "bob@example.com", "cid@example.com"]
     response = admin_client.get(LISTING, {"o": "-3"})  # points, most first
     assert response.status_code == 200
+
+
+def test_the_contacts_listing_order_has_an_index_of_its_own():
+    """The listing's first page is read from an index in its order (never-seen contacts last)
+    instead of sorting every contact: at a million contacts that is 120 ms of every page load."""
+    from django.db import connection
+
+    from wagtail_segments.models import Contact
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Contact._meta.db_table)
+    listing = constraints["wsg_contact_listing_order"]
+    assert listing["index"] and listing["columns"] == ["last_seen", "id"]
+    assert listing["orders"] == ["DESC", "DESC"]
