@@ -29,7 +29,7 @@ from pathlib import Path
 from django.test import Client
 from django.utils import timezone
 
-from tests.qcluster import Cluster, REDIS_URL
+from tests.qcluster import Cluster, REDIS_URL, wait_until
 from tests.segment_helpers import rule
 
 from .measure import BROWSER_UA, figure
@@ -106,21 +106,10 @@ def event_to_action(cluster: Cluster, page, campaign, samples: int, spacing: flo
         assert visitor.get(page.url).status_code == 200
         contact_id = Contact.objects.order_by("-pk").values_list("pk", flat=True).first()  # this visitor's
         done = StepLog.objects.filter(run__campaign=campaign, run__contact_id=contact_id, state=StepLog.State.DONE)
-        log = wait_for(lambda: done.first(), 60, "the campaign's action after a page view", cluster)
+        log = wait_until(lambda: done.first(), 60, "the campaign's action after a page view", 0.02, cluster)
         latencies.append(log.finished_at.timestamp() - started)
         time.sleep(random.uniform(0, spacing))
     return latencies
-
-
-def wait_for(predicate, timeout: float, what: str, cluster: Cluster):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no {what} within {timeout:g}s\n{cluster.log_tail()}")
-        time.sleep(0.02)
 
 
 def wait_lags(cluster: Cluster, runs: int, first_due: float, spread: float, wake: bool, effects: Path) -> list[float]:
@@ -149,7 +138,7 @@ def wait_lags(cluster: Cluster, runs: int, first_due: float, spread: float, wake
     else:
         Schedule.objects.filter(name="wagtail_segments: campaign steps").update(next_run=now)
     logs = StepLog.objects.filter(step=wait, state=StepLog.State.DONE)
-    wait_for(lambda: logs.count() == runs, first_due + spread + 120, "wait done for every run", cluster)
+    wait_until(lambda: logs.count() == runs, first_due + spread + 120, "wait done for every run", 0.02, cluster)
     return [(log.finished_at - due_of[log.run_id]).total_seconds() for log in logs]
 
 

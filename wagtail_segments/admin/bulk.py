@@ -109,7 +109,9 @@ def permission_name(permission: str) -> str:
 
 
 def denied(request: HttpRequest, message: str) -> HttpResponse:
-    return TemplateResponse(request, "wagtail_segments/admin/bulk_denied.html", {"message": message}, status=403)
+    back = reverse("wagtail_segments_contact_modeladmin_index")
+    return TemplateResponse(request, "wagtail_segments/admin/denied.html", {"message": message, "back_url": back},
+                            status=403)
 
 
 def bulk_contacts(request: HttpRequest) -> HttpResponse:
