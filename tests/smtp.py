@@ -14,6 +14,23 @@ from typing import Iterator
 from aiosmtpd.controller import Controller
 
 
+def free_port() -> int:
+    """A free port on 127.0.0.1. aiosmtpd's readiness check connects to the port it was
+    given, so not 0: ask the system first (another process taking it in between is unlikely)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def smtp_settings(port: int) -> dict:
+    """Django settings that send through a sink on ``port``."""
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": port, "EMAIL_USE_TLS": False,
+        "EMAIL_HOST_USER": "", "EMAIL_HOST_PASSWORD": "",
+    }
+
+
 class _Collect:
     def __init__(self, sink: "SmtpSink"):
         self.sink = sink
@@ -35,11 +52,7 @@ class SmtpSink:
         self._controller: Controller | None = None
 
     def start(self) -> "SmtpSink":
-        # aiosmtpd's readiness check connects to the port it was given, so not 0: ask the
-        # system for a free one first (another process taking it in between is unlikely).
-        with socket.socket() as probe:
-            probe.bind((self.host, 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._controller = Controller(_Collect(self), hostname=self.host, port=self.port, ready_timeout=10)
         self._controller.start()
         return self

@@ -6,11 +6,10 @@ import smtplib
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.test import override_settings
 from django.utils import timezone
 
 from tests import factories
-from tests.smtp_sink import smtp_settings, smtp_sink
+from tests.smtp import smtp_settings
 from wagtail_segments.contacts.models import Contact, Event, Touchpoint
 from wagtail_segments.messaging.consent import unsubscribe
 from wagtail_segments.messaging.models import Consent, Delivery, Purpose
@@ -186,16 +185,15 @@ def test_send_test_goes_to_the_given_address_merged_as_the_chosen_contact():
     assert not Event.objects.filter(contact=ann).exists() and not Touchpoint.objects.exists()
 
 
-def test_an_email_through_a_real_smtp_server(settings):
+def test_an_email_through_a_real_smtp_server(settings, smtp_sink):
     message = factories.email_message("<p>Hi {{ first_name }}</p>", subject="Hi {{ first_name }}")
     contacts = [factories.contact(first_name=f"N{i}", email=f"n{i}@example.com") for i in range(3)]
-    with smtp_sink() as (sink, port):
-        for key, value in smtp_settings(port).items():
-            setattr(settings, key, value)
-        deliveries = send(message, *contacts)
+    for key, value in smtp_settings(smtp_sink.port).items():
+        setattr(settings, key, value)
+    deliveries = send(message, *contacts)
 
     assert [d.status for d in deliveries] == ["sent"] * 3
-    received = {to[0]: email for to, email in sink.messages}
+    received = {to[0]: email for (_sender, to), email in zip(smtp_sink.envelopes, smtp_sink.wait_for(3))}
     email = received["n1@example.com"]
     assert email["Subject"] == "Hi N1" and email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in email.walk()
