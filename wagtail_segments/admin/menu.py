@@ -353,5 +353,13 @@ class MarketingGroup(ModelAdminGroup):
     items = (ContactAdmin, SegmentAdmin, CampaignAdmin, EmailMessageAdmin, SmsMessageAdmin, CompanyAdmin,
              PropertyDefinitionAdmin)
 
+    def get_submenu_items(self):
+        """modeladmin's items, then the reports (Wagtail report views, admin/reports.py): the
+        marketers find them beside what they report on, not under Wagtail's page reports."""
+        from .reports import report_menu_items
+
+        items = super().get_submenu_items()
+        return items + report_menu_items(len(items) + 1)
+
 
 modeladmin_register(MarketingGroup)

@@ -58,3 +58,7 @@ urlpatterns += [
     path("segments/<int:pk>/import/<str:job>/", segment_views.segment_import_progress,
          name="wagtail_segments_segment_import_progress"),
 ]
+
+from .reports import report_urls  # noqa: E402
+
+urlpatterns += report_urls()
