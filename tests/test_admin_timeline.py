@@ -74,3 +74,18 @@ def test_message_events_name_the_message_escaped(admin_client):
     assert "Opened “Welcome &lt;b&gt;back&lt;/b&gt;”" in html
     assert "Sent “Welcome &lt;b&gt;back&lt;/b&gt;”" in html
     assert "Sent the text “Reminder”" in html
+
+
+def test_form_answers_read_in_the_forms_order_whatever_order_the_database_keeps(admin_client):
+    """PostgreSQL's jsonb sorts an object's keys (shortest first): the timeline puts answers
+    back in the order of the form's fields."""
+    form = factories.form_page("Newsletter", fields=[("Your interest", "dropdown"), ("Email", "email")])
+    contact = factories.contact(email="dee@example.com")
+    factories.event(contact, "form_submission", page=form, data={
+        "form_title": "Newsletter", "answers": {"email": "dee@example.com", "your_interest": "Demo", "gone": "x"},
+    })
+
+    html = inspect(admin_client, contact)
+    entry = html[html.index("Submitted “Newsletter”"):]
+
+    assert entry.index("Your interest") < entry.index("<dt>Email</dt>") < entry.index("<dt>gone</dt>")

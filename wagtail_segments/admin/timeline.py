@@ -120,6 +120,10 @@ def _form_submission(data: dict, labels: dict[str, str] | None = None) -> EventD
     # (answers are stored by the field's clean name, which editors never see).
     details.items = labelled(answers, keys_as_labels=False, whole=True) if isinstance(answers, dict) else []
     if labels:
+        # In the form's own order: the stored answers' order is the database's (PostgreSQL's
+        # jsonb sorts keys), not the visitor's. Answers to fields since removed come last.
+        order = {name: position for position, name in enumerate(labels)}
+        details.items.sort(key=lambda item: order.get(item[0], len(order)))
         details.items = [(labels.get(name, name), value) for name, value in details.items]
     errors = data.get("errors")
     if errors:
