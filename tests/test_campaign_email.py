@@ -177,3 +177,18 @@ def test_two_workers_over_the_same_due_runs_send_each_email_once():
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"c{i}@example.com" for i in range(60))
     assert Delivery.objects.filter(status="sent").count() == 60
+
+
+def test_a_pause_holds_email_runs_a_worker_had_already_claimed():
+    from wagtail_segments.campaigns.batch import execute_batches
+
+    campaign, steps, _ = email_campaign()
+    factories.run(campaign, factories.contact(email="a@example.com"))
+    claimed = claim_due_runs()
+    campaign.status = "paused"
+    campaign.save()
+
+    execute_batches(claimed, claimed[0].lease_owner)
+
+    assert mail.outbox == [] and not StepLog.objects.exists()
+    assert Run.objects.get().step == steps[0]

@@ -15,7 +15,8 @@ the batch's size:
    that writes what the action did (deliveries, events, touchpoints);
 4. one transaction calls ``record``, marks the logs done (or failed) and moves the runs that
    are still this worker's to their next step with one UPDATE (they all stood on the same
-   step, so they all go to the same place). A goal that took a run mid-send wins: its log is
+   step, so they all go to the same place; when that place is a decision, whose arrival
+   reads each contact's history, they move one by one). A goal that took a run mid-send wins: its log is
    done, the run stays where the goal put it. Failed runs retry with the engine's back-off.
 
 Runs whose next step is due at once come back to the caller for executor.execute_run.
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from . import executor
 from .actions import get_action
-from .models import LIVE_STATES, Run, Step, StepLog
+from .models import LIVE_STATES, Campaign, Run, Step, StepLog
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +106,10 @@ def _execute_group(runs: list[Run], action, owner: str) -> list[Run]:
 def _hold(runs: list[Run], owner: str) -> list[Run]:
     """Lock the rows of the runs still as this worker claimed them; returns those runs."""
     rows = set(
-        Run.objects.select_for_update().filter(pk__in=[run.pk for run in runs], lease_owner=owner, state__in=LIVE_STATES)
-        .order_by("pk").values_list("pk", "version", "step_id")
+        Run.objects.select_for_update(of=("self",)).filter(
+            pk__in=[run.pk for run in runs], lease_owner=owner, state__in=LIVE_STATES,
+            campaign__status=Campaign.Status.ACTIVE,  # a pause holds runs already claimed, too
+        ).order_by("pk").values_list("pk", "version", "step_id")
     )
     return [run for run in runs if (run.pk, run.version, run.step_id) in rows]
 
