@@ -38,7 +38,10 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     f"--user-agent={DESKTOP_UA}",
 ]
-DEFAULT_TIMEOUT_MS = 5_000
+# How long a browser step may wait for the page (a block's fields rendered by the admin's
+# scripts, a chooser opening). CI runs the suite three times on two cores, with a live server
+# and PostgreSQL beside the browser: 5 s was seen to run out there once.
+DEFAULT_TIMEOUT_MS = 15_000
 
 
 @contextmanager
