@@ -80,6 +80,9 @@ def new_page(browser, base_url: str, user_agent: str = DESKTOP_UA, **context_opt
         viewport={"width": 1280, "height": 900}, **context_options,
     )
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)  # the same wait for expect(...) assertions
     # Nothing asks the server for a favicon behind the test's back, and nothing leaves the
     # machine (the admin asks Gravatar for avatars and releases.wagtail.org for news).
     context.route("**/favicon.ico", lambda route: route.fulfill(status=404, body=""))
