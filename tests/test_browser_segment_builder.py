@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests import factories
 from tests.axe import assert_accessible
-from tests.browser import site_served_by
+from tests.browser import DEFAULT_TIMEOUT_MS, site_served_by
 from tests.test_browser_admin import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,7 +38,10 @@ def add_block(container, label: str):
     for _attempt in range(3):  # the menu's script may still be starting on a busy machine
         container.get_by_role("button", name="Insert a block").last.click()
         try:
-            option.wait_for(state="visible", timeout=3000)
+            # Long enough that a slow menu is waited for, not closed and opened again: on a
+            # loaded CI machine a 3 s wait closed a menu that was just opening, and the block
+            # went missing from the group.
+            option.wait_for(state="visible", timeout=DEFAULT_TIMEOUT_MS)
             break
         except Exception:
             container.page.keyboard.press("Escape")
