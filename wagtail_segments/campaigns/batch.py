@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from wagtail_segments.rows import insert_rows
+
 from . import executor
 from .actions import get_action
 from .models import LIVE_STATES, Campaign, Run, Step, StepLog
@@ -124,9 +126,8 @@ def _claim_logs(runs: list[Run], step: Step, owner: str) -> tuple[list[Run], lis
                 StepLog.objects.filter(run__in=[run.pk for run in held], step=step).values_list("run_id", flat=True)
             )
             fresh = [run for run in held if run.pk not in logged_ids]
-            StepLog.objects.bulk_create(
-                [StepLog(run=run, step=step, claimed_by=owner, started_at=now) for run in fresh]
-            )
+            insert_rows(StepLog, {"run_id": [run.pk for run in fresh]},
+                        {"step_id": step.pk, "claimed_by": owner, "started_at": now})
     except IntegrityError:
         return [], runs  # a log appeared meanwhile: the one-run path sorts each out
     return fresh, [run for run in held if run.pk in logged_ids]
