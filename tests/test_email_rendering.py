@@ -97,3 +97,30 @@ def test_merge_fields_cannot_reach_the_sites_templates_or_tag_libraries():
     for body in ('<p>{% include "wagtail_segments/messaging/page.html" %}</p>', "<p>{% load wagtailcore_tags %}</p>"):
         message = factories.email_message(body)
         assert merge_problems(message), body
+
+
+def test_one_prepared_email_fills_each_contacts_own_preheader_and_links_escaped_in_html_only():
+    message = factories.email_message('<p><a href="https://example.com/{{ first_name|urlencode }}">me</a></p>',
+                                      preheader="For {{ first_name }}")
+    prepared = prepare(message)
+    amp = factories.contact(first_name="A&B <i>", email="a@example.com")
+    plain = factories.contact(first_name="Cy", email="c@example.com")
+    first, second = (prepared.render(c, Delivery(contact=c, email_message=message, to_address=c.email))
+                     for c in (amp, plain))
+
+    assert "For A&amp;B &lt;i&gt;" in first.html and "For Cy" in second.html
+    assert first.preheader == "For A&B <i>"  # plain text outside the HTML
+    assert first.links == ["https://example.com/A%26B%20%3Ci%3E"] and second.links == ["https://example.com/Cy"]
+    assert first.unsubscribe_url != second.unsubscribe_url and first.unsubscribe_url in first.text
+    assert first.unsubscribe_url.replace("&", "&amp;") in first.html
+    slot_word = prepared._slot.pattern[:19]  # "wsg" and the batch's secret: never left in what is sent
+    assert not any(slot_word in part for part in (first.html, first.text, second.html, second.text))
+
+
+def test_a_contact_value_shaped_like_a_slot_is_shown_as_typed():
+    message = factories.email_message("<p>Hi {{ first_name }}</p>")
+    prepared = prepare(message)
+    other_batch = prepare(message)._slot_for("unsubscribe")  # another batch's secret, as a guess
+    contact = factories.contact(first_name=other_batch, email="a@example.com")
+    rendered = prepared.render(contact, Delivery(contact=contact, email_message=message, to_address=contact.email))
+    assert f"Hi {other_batch}" in rendered.html and f"Hi {other_batch}" in rendered.text

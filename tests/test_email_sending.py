@@ -2,8 +2,11 @@
 
 import datetime
 import smtplib
+from email.policy import compat32
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
@@ -13,7 +16,7 @@ from tests.smtp import smtp_settings
 from wagtail_segments.contacts.models import Contact, Event, Touchpoint
 from wagtail_segments.messaging.consent import unsubscribe
 from wagtail_segments.messaging.models import Consent, Delivery, Purpose
-from wagtail_segments.messaging.sending import Recipient, send_emails, send_test
+from wagtail_segments.messaging.sending import SHORT_HEADERS_AS_THEY_ARE, Recipient, send_emails, send_test
 
 pytestmark = pytest.mark.django_db
 
@@ -200,3 +203,21 @@ def test_an_email_through_a_real_smtp_server(settings, smtp_sink):
              if not part.is_multipart()}
     assert "Hi N1" in parts["text/plain"] and "Hi N1" in parts["text/html"]
     assert Contact.objects.count() == 3
+
+
+HEADER_NAMES = st.sampled_from(["Subject", "To", "Message-ID", "List-Unsubscribe", "Content-Type", "X-Long-Header-Name"])
+
+
+@pytest.mark.django_db(transaction=False)
+@given(name=HEADER_NAMES, value=st.text(st.sampled_from("ab Z09 ;,:<>=\"'@()[]/\\.-_?+\té\n"), max_size=90))
+def test_headers_are_written_exactly_as_the_standard_policy_writes_them(name, value):
+    def written(fold):
+        try:
+            return fold(name, value)
+        except Exception as error:  # noqa: BLE001  (a value the standard refuses must be refused too)
+            return type(error)
+
+    for linesep in ("\n", "\r\n"):
+        ours, standard = SHORT_HEADERS_AS_THEY_ARE.clone(linesep=linesep), compat32.clone(linesep=linesep)
+        assert written(ours.fold) == written(standard.fold)
+        assert written(ours.fold_binary) == written(standard.fold_binary)

@@ -35,6 +35,7 @@ from wagtail_segments.rows import insert_rows
 
 from . import executor
 from .actions import get_action
+from .claims import with_campaigns_and_steps
 from .models import LIVE_STATES, Campaign, Run, Step, StepLog
 
 logger = logging.getLogger(__name__)
@@ -167,8 +168,10 @@ def _finish(claimed: list[Run], step: Step, action, owner: str, results: dict, r
         executor._fail(run, owner, _error_text(error))
     if not keep_lease or not moving:
         return []
-    return list(Run.objects.filter(pk__in=[run.pk for run in moving], lease_owner=owner)
-                .select_related("campaign", "step", "contact").order_by("next_due_at", "pk"))
+    return with_campaigns_and_steps(list(
+        Run.objects.filter(pk__in=[run.pk for run in moving], lease_owner=owner)
+        .select_related("contact").order_by("next_due_at", "pk")
+    ))
 
 
 def _alike(runs: list[Run], results: dict) -> list[tuple[dict, list[int]]]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from wagtail_segments.conf import settings as conf
 
-from .models import Run
+from .models import Campaign, Run, Step
 
 LOCKED_RETRIES = 5
 
@@ -60,15 +60,24 @@ def _claim(batch: int, lease_seconds: float, owner: str) -> list[Run]:
             lease_owner=owner, lease_until=now + datetime.timedelta(seconds=lease_seconds),
             version=F("version") + 1,
         )
-    return list(
-        Run.objects.filter(pk__in=ids, lease_owner=owner)
-        .select_related("campaign", "step", "contact").order_by("next_due_at", "pk")
-    )
+    return with_campaigns_and_steps(list(
+        Run.objects.filter(pk__in=ids, lease_owner=owner).select_related("contact").order_by("next_due_at", "pk")
+    ))
+
+
+def with_campaigns_and_steps(runs: list[Run]) -> list[Run]:
+    """Give the runs their campaign and step, one instance of each for the whole batch (a
+    batch's runs mostly share both: joining them built a copy per run, a third of the
+    claim's cost)."""
+    campaigns = Campaign.objects.in_bulk({run.campaign_id for run in runs})
+    steps = Step.objects.in_bulk({run.step_id for run in runs if run.step_id is not None})
+    for run in runs:
+        run.campaign = campaigns[run.campaign_id]
+        run.step = steps.get(run.step_id)
+    return runs
 
 
 def next_due_at():
     """When the earliest live run of an active campaign falls due (None: nothing waits)."""
-    from .models import Campaign
-
     return (Run.objects.live().filter(campaign__status=Campaign.Status.ACTIVE, next_due_at__isnull=False)
             .order_by("next_due_at").values_list("next_due_at", flat=True).first())

@@ -12,24 +12,27 @@ preheader and text part are plain text and take values as they are. ``{% load %}
 ``{% include %}`` find nothing: a message cannot reach templates or tags of the site.
 
 A message is prepared once per batch (``prepare``): its blocks become HTML, the links in it
-are numbered and replaced by ``{{ wsg_click.N }}``, the site's email layout
-(``EMAIL_TEMPLATE``) is rendered around it once, with per-contact values standing in as
-merge tags (``{{ wsg_preheader }}``, ``{{ wsg_unsubscribe_url }}``…), and the text part is
-made once from the same source with html2text. Each contact then costs two template
-renders, its signed links and one CSS inlining (``css_inline``) of its own HTML.
+are numbered and replaced by slots, the site's email layout (``EMAIL_TEMPLATE``) is rendered
+around it once, with slots standing in for the per-delivery values (preheader, unsubscribe
+and preference URLs, open pixel), and the text part is made once from the same source with
+html2text. A slot is a word holding a secret of the batch, so that no contact's value and no
+editor's text can be one. Each contact then costs two template renders of its merge fields
+only, the slots filled in after them (escaped in the HTML as the template would), its signed
+links and one CSS inlining (``css_inline``) of its own HTML.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import secrets
 from dataclasses import dataclass, field
 
 import css_inline
 import html2text
 from django.template import Context
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -106,6 +109,10 @@ class PreparedEmail:
                 compiled[name] = _compile(source or "", str(EmailMessage._meta.get_field(name).verbose_name))
             except MergeTemplateError as error:
                 problems.append(str(error))
+        # Where the per-delivery values go: words no contact value or editor can hold, since
+        # they carry a secret of this batch (see ``render``).
+        self._nonce = secrets.token_hex(8)
+        self._slot = re.compile(f"wsg{self._nonce}([a-z0-9]+)q")
         body, self.link_sources = self._number_links(_untangle(body_html(message)))
         self.links = []
         for index, source in enumerate(self.link_sources):
@@ -115,10 +122,10 @@ class PreparedEmail:
                 problems.append(str(error))
         stand_ins = {
             "body": mark_safe(body),
-            "preheader": mark_safe("{{ wsg_preheader }}"),
-            "unsubscribe_url": mark_safe("{{ wsg_unsubscribe_url }}"),
-            "preference_url": mark_safe("{{ wsg_preference_url }}"),
-            "pixel": mark_safe("{{ wsg_pixel }}"),
+            "preheader": mark_safe(self._slot_for("preheader")),
+            "unsubscribe_url": mark_safe(self._slot_for("unsubscribe")),
+            "preference_url": mark_safe(self._slot_for("preferences")),
+            "pixel": mark_safe(self._slot_for("pixel")),
             "marketing": self.marketing,
             "message": message,
         }
@@ -137,9 +144,11 @@ class PreparedEmail:
         self.subject = compiled["subject"]
         self.preheader = compiled["preheader"]
 
-    @staticmethod
-    def _number_links(body: str) -> tuple[str, list[str]]:
-        """Replace each web link by ``{{ wsg_click.N }}``; returns the body and the link
+    def _slot_for(self, name: str) -> str:
+        return f"wsg{self._nonce}{name}q"
+
+    def _number_links(self, body: str) -> tuple[str, list[str]]:
+        """Replace each web link by the slot of link N; returns the body and the link
         sources in order (the same URL twice is one link)."""
         sources: list[str] = []
 
@@ -149,7 +158,7 @@ class PreparedEmail:
                 return match.group(0)
             if url not in sources:
                 sources.append(url)
-            return f'{match.group(1)}"{{{{ wsg_click.{sources.index(url)} }}}}"'
+            return f'{match.group(1)}"{self._slot_for(f"link{sources.index(url)}")}"'
 
         return HREF.sub(number, body), sources
 
@@ -173,13 +182,16 @@ class PreparedEmail:
                                 public_links.open_pixel_url(delivery, base))
         else:
             click, unsubscribe, pixel = [url or "#" for url in links], "#", ""
-        extra = {
-            "wsg_click": click, "wsg_preheader": preheader, "wsg_unsubscribe_url": unsubscribe,
-            "wsg_preference_url": public_links.preference_url(contact, base) if contact.pk else "#",
-            "wsg_pixel": pixel,
+        slots = {
+            "preheader": preheader, "unsubscribe": unsubscribe, "pixel": pixel,
+            "preferences": public_links.preference_url(contact, base) if contact.pk else "#",
+            **{f"link{i}": url for i, url in enumerate(click)},
         }
-        html_part = self.html.render(Context({**values, **extra}, autoescape=True))
-        text_part = self.text.render(Context({**values, **extra}, autoescape=False))
+        # The template holds the merge fields only; the slots are filled in after it, as the
+        # template would (escaped in the HTML unless already safe, as they are in the text).
+        html_part = self._slot.sub(lambda m: conditional_escape(slots[m.group(1)]),
+                                   self.html.render(Context(values, autoescape=True)))
+        text_part = self._slot.sub(lambda m: slots[m.group(1)], self.text.render(Context(values, autoescape=False)))
         return Rendered(subject, preheader, INLINER.inline(html_part), text_part, links,
                         unsubscribe if delivery is not None else "")
 
