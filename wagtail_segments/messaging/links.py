@@ -75,6 +75,34 @@ def _path(name: str, token: str) -> str:
     return before + token + after
 
 
+class BatchLinks:
+    """The links of one batch of messages: the base URL and each view's path looked up once
+    for the batch, not once per link."""
+
+    def __init__(self, base: str | None = None) -> None:
+        self.base = base or base_url()
+        self._paths: dict[str, tuple[str, str]] = {}
+
+    def _absolute(self, name: str, token: str) -> str:
+        if name not in self._paths:
+            before, _, after = _path(name, _PLACEHOLDER).partition(_PLACEHOLDER)
+            self._paths[name] = (self.base + before, after)
+        before, after = self._paths[name]
+        return before + token + after
+
+    def open_pixel(self, delivery) -> str:
+        return self._absolute("email_open", sign("open", str(delivery.token)))
+
+    def click(self, delivery, index: int) -> str:
+        return self._absolute("email_click", sign("click", [str(delivery.token), index]))
+
+    def unsubscribe(self, delivery) -> str:
+        return self._absolute("unsubscribe", sign("unsubscribe", str(delivery.token)))
+
+    def preferences(self, contact) -> str:
+        return self._absolute("preferences", sign("preferences", str(contact.uuid)))
+
+
 def open_pixel_url(delivery, base: str | None = None) -> str:
     return absolute("email_open", sign("open", str(delivery.token)), base)
 

@@ -102,6 +102,7 @@ class PreparedEmail:
         self.message = message
         self.marketing = message.purpose == Purpose.MARKETING
         self.base_url = base_url or public_links.base_url()
+        self.urls = public_links.BatchLinks(self.base_url)
         problems = []
         compiled = {}
         for name, source in (("subject", message.subject), ("preheader", message.preheader)):
@@ -174,17 +175,17 @@ class PreparedEmail:
         for link in self.links:
             url = link if isinstance(link, str) else link.render(plain).strip()
             links.append(url if url.lower().startswith(TRACKABLE) else "")
-        base = self.base_url
+        urls = self.urls
         if delivery is not None:
-            click = [public_links.click_url(delivery, i, base) if url else "#" for i, url in enumerate(links)]
-            unsubscribe = public_links.unsubscribe_url(delivery, base)
+            click = [urls.click(delivery, i) if url else "#" for i, url in enumerate(links)]
+            unsubscribe = urls.unsubscribe(delivery)
             pixel = format_html('<img src="{}" width="1" height="1" alt="" style="display:block;border:0">',
-                                public_links.open_pixel_url(delivery, base))
+                                urls.open_pixel(delivery))
         else:
             click, unsubscribe, pixel = [url or "#" for url in links], "#", ""
         slots = {
             "preheader": preheader, "unsubscribe": unsubscribe, "pixel": pixel,
-            "preferences": public_links.preference_url(contact, base) if contact.pk else "#",
+            "preferences": urls.preferences(contact) if contact.pk else "#",
             **{f"link{i}": url for i, url in enumerate(click)},
         }
         # The template holds the merge fields only; the slots are filled in after it, as the
