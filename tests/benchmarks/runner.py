@@ -50,7 +50,7 @@ ORDER = [
     "event_to_action_redis_p50_s", "event_to_action_redis_p95_s",
     "wait_due_lag_p50_s", "wait_due_lag_p95_s", "wait_due_lag_schedule_p50_s", "wait_due_lag_schedule_p95_s",
     "campaign_steps_per_s", "campaign_steps_per_s_2_workers", "campaign_speedup_2_workers",
-    "campaign_duplicate_steps",
+    "campaign_duplicate_steps", "campaign_worker_cpu_ms_per_step", "campaign_queries_per_step",
     "rebuild_all_seconds", "load_seconds", "contacts", "events",
 ]
 

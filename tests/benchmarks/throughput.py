@@ -14,13 +14,16 @@
 Figures: ``campaign_steps_per_s`` (one worker, median), ``campaign_steps_per_s_2_workers``,
 ``campaign_speedup_2_workers`` (median of the per-repetition ratios) and
 ``campaign_duplicate_steps``: messages the server received beyond one per run, plus runs
-with more than one sent delivery, over every repetition (0 expected).
+with more than one sent delivery, over every repetition (0 expected);
+``campaign_worker_cpu_ms_per_step`` (the lone worker's CPU, all its threads, per step: on a
+shared machine a steadier figure than the rate) and ``campaign_queries_per_step``.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import statistics
 import time
 
@@ -53,10 +56,16 @@ def _sink(port: int, counter, ready) -> None:
         controller.stop()
 
 
-def _worker(start, ends, index: int, alone: bool) -> None:
+def _worker(start, ends, index: int, alone: bool, spent) -> None:
     from wagtail_segments.campaigns.executor import run_due_steps
 
     connection.ensure_connection()
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
     profile_to = os.environ.get("WSG_BENCH_PROFILE_WORKER")  # a file for the lone worker's cProfile
     profiler = None
     if profile_to and alone:
@@ -66,9 +75,14 @@ def _worker(start, ends, index: int, alone: bool) -> None:
     start.wait()
     if profiler:
         profiler.enable()
-    while run_due_steps():
-        pass
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    with connection.execute_wrapper(count):
+        while run_due_steps():
+            pass
     ends[index] = time.time()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    spent[index] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    spent[2 + index] = queries[0]
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile_to)
@@ -120,11 +134,14 @@ def _new_campaign(message, contact_ids: list[int]):
     return campaign
 
 
-def _run_workers(n: int) -> float:
+def _run_workers(n: int) -> tuple[float, float, int]:
+    """Seconds from the start signal to the last worker's end; CPU seconds (all threads) and
+    queries of the workers together."""
     start = FORK.Event()
     ends = FORK.Array("d", n)
+    spent = FORK.Array("d", 4)
     connections.close_all()
-    workers = [FORK.Process(target=_worker, args=(start, ends, i, n == 1)) for i in range(n)]
+    workers = [FORK.Process(target=_worker, args=(start, ends, i, n == 1, spent)) for i in range(n)]
     for worker in workers:
         worker.start()
     time.sleep(1.0)  # each has connected and waits
@@ -133,7 +150,7 @@ def _run_workers(n: int) -> float:
     for worker in workers:
         worker.join()
         assert worker.exitcode == 0, f"a benchmark worker failed ({worker.exitcode})"
-    return max(ends) - began
+    return max(ends) - began, spent[0] + spent[1], int(spent[2] + spent[3])
 
 
 def _duplicates(campaign, steps: int, received: int) -> int:
@@ -163,7 +180,7 @@ def campaign_steps(reps: int, steps: int) -> dict:
         settings.WAGTAIL_SEGMENTS["CAMPAIGN_BATCH_SIZE"] = int(os.environ["WSG_BENCH_CAMPAIGN_BATCH"])
     try:
         ids, message = _setup(steps)
-        one, two, ratios = [], [], []
+        one, two, ratios, cpu, queries = [], [], [], [], []
         duplicates = 0
         for rep in range(reps):
             order = (1, 2) if rep % 2 == 0 else (2, 1)
@@ -171,11 +188,15 @@ def campaign_steps(reps: int, steps: int) -> dict:
             for workers in order:
                 campaign = _new_campaign(message, ids)
                 before = counter.value
-                seconds = _run_workers(workers)
+                seconds, cpu_seconds, query_count = _run_workers(workers)
+                if workers == 1:
+                    cpu.append(1000 * cpu_seconds / steps)
+                    queries.append(query_count / steps)
                 time.sleep(0.2)  # the sink counts the last messages
                 duplicates += _duplicates(campaign, steps, counter.value - before)
                 rates[workers] = steps / seconds
-                print(f"    · {workers} worker(s): {steps:,} steps in {seconds:.1f}s = {rates[workers]:.0f}/s", flush=True)
+                print(f"    · {workers} worker(s): {steps:,} steps in {seconds:.1f}s = {rates[workers]:.0f}/s, "
+                      f"{1000 * cpu_seconds / steps:.2f} ms of worker CPU per step", flush=True)
             one.append(rates[1])
             two.append(rates[2])
             ratios.append(rates[2] / rates[1])
@@ -189,4 +210,6 @@ def campaign_steps(reps: int, steps: int) -> dict:
         "campaign_steps_per_s_2_workers": figure(round(statistics.median(two), 1), "steps/s"),
         "campaign_speedup_2_workers": figure(round(statistics.median(ratios), 2), "x"),
         "campaign_duplicate_steps": figure(duplicates, "steps"),
+        "campaign_worker_cpu_ms_per_step": figure(round(statistics.median(cpu), 2), "ms"),
+        "campaign_queries_per_step": figure(round(statistics.median(queries), 3), "queries"),
     }
