@@ -354,11 +354,14 @@ class MarketingGroup(ModelAdminGroup):
              PropertyDefinitionAdmin)
 
     def get_submenu_items(self):
-        """modeladmin's items, then the reports (Wagtail report views, admin/reports.py): the
-        marketers find them beside what they report on, not under Wagtail's page reports."""
+        """modeladmin's items, the form mappings (admin/form_mappings.py), then the reports
+        (Wagtail report views, admin/reports.py): the marketers find them beside what they
+        report on, not under Wagtail's page reports."""
+        from .form_mappings import FormMappingMenuItem
         from .reports import report_menu_items
 
         items = super().get_submenu_items()
+        items.append(FormMappingMenuItem(len(items) + 1))
         return items + report_menu_items(len(items) + 1)
 
 

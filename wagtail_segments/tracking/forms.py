@@ -34,7 +34,7 @@ from .storable import Unstorable, storable_json, storable_text
 
 logger = logging.getLogger(__name__)
 
-CONTACT_FIELDS = {"first_name", "last_name", "phone", "company"}
+CONTACT_FIELDS = ("first_name", "last_name", "phone", "company")  # in the order the admin lists them
 EMAIL_LENGTH = Contact._meta.get_field("email").max_length
 _SAVED = "_wsg_saved_form_mapping"
 
