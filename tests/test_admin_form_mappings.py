@@ -276,3 +276,12 @@ def test_a_save_without_the_csrf_token_is_refused():
     client.force_login(editor("marketer", "change_formmapping"))
     assert client.post(edit_url(page), {"target__notes": "ignore"}).status_code == 403
     assert not FormMapping.objects.exists()
+
+
+def test_the_permissions_can_be_given_to_a_group(admin_client):
+    from django.contrib.auth.models import Permission
+
+    html = admin_client.get("/admin/groups/new/").content.decode()
+    for codename in ("view_formmapping", "change_formmapping"):
+        permission = Permission.objects.get(codename=codename, content_type__app_label="wagtail_segments")
+        assert f'value="{permission.pk}"' in html
