@@ -185,7 +185,8 @@ def test_a_field_no_longer_on_the_form_is_shown_and_forgotten_on_save(marketer):
 
     assert "No longer on the form" in html
     assert re.search(r"<td>old_question</td><td>Last name</td>", html)
-    assert "The field chosen to identify submitters, “old_email”, is no longer on the form: the default is used." in html
+    assert ("The field chosen to identify submitters, “old_email”, is no longer on the form: "
+            "the default is used.") in html
     assert options(html, "email_field")["*"] == ""
     marketer.post(edit_url(page), {"target__notes": "ignore"})
     mapping = FormMapping.objects.get(page=page)
