@@ -117,9 +117,11 @@ def test_erasure_says_what_goes_then_erases_and_logs_without_personal_data(clien
     client.force_login(user)
     for _ in range(3):
         factories.event(ann, "page_view", path="/about/")
+    Consent.objects.create(contact=ann, status=Consent.Status.CONFIRMED, source="form")
 
     confirm = client.get(action(ann, "erase")).content.decode()
     assert "3 events on the timeline" in confirm and "Yes, erase everything" in confirm
+    assert "<li>1 consent</li>" in confirm
     assert Contact.objects.filter(pk=ann.pk).exists()
 
     response = client.post(action(ann, "erase"))
@@ -129,3 +131,15 @@ def test_erasure_says_what_goes_then_erases_and_logs_without_personal_data(clien
     assert entry.user == user
     logged = json.dumps(entry.data) + entry.label
     assert "ann" not in logged.lower() and "example.com" not in logged
+
+
+def test_the_detail_words_the_stored_do_not_contact_reasons_and_consent_sources(admin_client, ann):
+    Contact.objects.filter(pk=ann.pk).update(do_not_email=True, do_not_email_reason="unsubscribed (one-click)",
+                                             do_not_sms=True, do_not_sms_reason="asked on the phone")
+    Consent.objects.create(contact=ann, status=Consent.Status.WITHDRAWN, source="preference page")
+
+    html = admin_client.get(detail(ann)).content.decode()
+
+    assert "Email (unsubscribed (one-click unsubscribe in the email))" in html
+    assert "SMS (asked on the phone)" in html  # typed by staff: shown as typed
+    assert "<td>preference page</td>" in html
