@@ -140,6 +140,6 @@ def test_the_detail_words_the_stored_do_not_contact_reasons_and_consent_sources(
 
     html = admin_client.get(detail(ann)).content.decode()
 
-    assert "Email (unsubscribed (one-click unsubscribe in the email))" in html
-    assert "SMS (asked on the phone)" in html  # typed by staff: shown as typed
+    assert "<div>Email: unsubscribed (one-click unsubscribe in the email)</div>" in html
+    assert "<div>SMS: asked on the phone</div>" in html  # typed by staff: shown as typed
     assert "<td>preference page</td>" in html
