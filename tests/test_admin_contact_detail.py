@@ -70,6 +70,7 @@ def test_the_timeline_is_paginated_newest_first(admin_client, ann):
     second = admin_client.get(detail(ann) + "?p=2").content.decode()
     assert "“step 59”" in first and "“step 10”" in first and "“step 9”" not in first
     assert "Page 1 of 2" in first and "“step 9”" in second and "“step 0”" in second
+    assert 'href="?p=2#timeline-heading">Older</a>' in first  # lands back on the timeline
 
 
 def test_an_editor_with_change_permission_edits_tags_and_logs_a_call(client, ann):
