@@ -216,6 +216,20 @@ def test_runs_history_and_resolving_an_unknown_send(marketer):
     assert logged(campaign, "unknown_step_resolved").get().data["acted"] is True
 
 
+def test_the_runs_pages_keep_the_state_filter(marketer, monkeypatch):
+    from wagtail_segments.admin import campaigns
+
+    monkeypatch.setattr(campaigns, "RUNS_PER_PAGE", 2)
+    campaign, _tag, wait, *_ = nurture()
+    for n in range(3):
+        factories.run(campaign, factories.contact(email=f"w{n}@example.com"), step=wait, state="waiting")
+    factories.run(campaign, factories.contact(email="done@example.com"), step=None, state="completed")
+    first = marketer.get(url("campaign_runs", campaign.pk), {"state": "waiting"}).content.decode()
+    assert "Page 1 of 2" in first and 'href="?state=waiting&amp;p=2">Older</a>' in first
+    second = marketer.get(url("campaign_runs", campaign.pk), {"state": "waiting", "p": 2}).content.decode()
+    assert "w0@example.com" in second and "done@example.com" not in second
+
+
 def test_broadcast_creates_a_campaign_with_the_segment_as_source(marketer):
     pytest.importorskip("wagtail_segments.campaigns.email_action")  # the send_email action (email slice)
     from wagtail_segments.messaging.models import EmailMessage

@@ -34,7 +34,7 @@ from wagtail_segments.segments.models import Segment
 
 from .bulk import denied, permission_name
 from .campaigns import VIEW as CAMPAIGN_VIEW
-from .charts import chart
+from .charts import by_day, chart
 from .segment_views import VIEW as SEGMENT_VIEW
 
 EMAIL_VIEW = ("wagtail_segments.view_emailmessage", "wagtail_segments.change_emailmessage")
@@ -151,7 +151,7 @@ class SegmentSizesReport(MarketingReport):
         if self.segment is not None:
             context["chart"] = chart(
                 _("Members of “%(segment)s”, last %(days)s days") % {"segment": self.segment.name, "days": self.days},
-                [(day.isoformat(), members) for day, members in self.series],
+                by_day(self.series),
                 value_label=_("Members"), label_heading=_("Day"),
             )
         return context

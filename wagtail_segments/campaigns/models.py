@@ -232,7 +232,9 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contact} in {self.campaign} ({self.state})"
+        return _("%(contact)s in %(campaign)s (%(state)s)") % {
+            "contact": self.contact, "campaign": self.campaign, "state": self.get_state_display(),
+        }
 
     @property
     def is_live(self) -> bool:
@@ -265,4 +267,6 @@ class StepLog(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "step"], name="wsg_one_log_per_run_step")]
 
     def __str__(self) -> str:
-        return f"{self.step} for run {self.run_id}: {self.state}"
+        return _("%(step)s for run %(run)s: %(state)s") % {
+            "step": self.step, "run": self.run_id, "state": self.get_state_display(),
+        }

@@ -140,7 +140,9 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.to_address} ({self.status})"
+        return _("%(channel)s to %(address)s (%(status)s)") % {
+            "channel": self.get_channel_display(), "address": self.to_address, "status": self.get_status_display(),
+        }
 
 
 def email_hash(email: str) -> str:
