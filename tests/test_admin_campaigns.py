@@ -11,8 +11,10 @@ from wagtail.models import ModelLogEntry
 
 from tests import factories
 from tests.admin_helpers import editor
+from tests.query_plans import query_plan
 from tests.segment_helpers import segment
 from wagtail_segments.admin.campaign_tree import build_tree, step_counts
+from wagtail_segments.admin.campaigns import unknown_sends
 from wagtail_segments.campaigns.models import Campaign, Run, Step, StepLog
 
 pytestmark = pytest.mark.django_db
@@ -228,6 +230,16 @@ def test_the_runs_pages_keep_the_state_filter(marketer, monkeypatch):
     assert "Page 1 of 2" in first and 'href="?state=waiting&amp;p=2">Older</a>' in first
     second = marketer.get(url("campaign_runs", campaign.pk), {"state": "waiting", "p": 2}).content.decode()
     assert "w0@example.com" in second and "done@example.com" not in second
+
+
+def test_the_builder_counts_unknown_sends_from_their_own_small_index():
+    campaign, tag, *_ = nurture()
+    for n in range(3):
+        run = factories.run(campaign, factories.contact(email=f"k{n}@example.com"), step=tag)
+        StepLog.objects.create(run=run, step=tag, state="unknown" if n == 0 else "done")
+
+    assert unknown_sends(campaign).count() == 1
+    assert "wsg_steplog_unknown" in query_plan(unknown_sends(campaign)), query_plan(unknown_sends(campaign))
 
 
 def test_broadcast_creates_a_campaign_with_the_segment_as_source(marketer):

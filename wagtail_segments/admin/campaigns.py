@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -61,6 +62,12 @@ def builder_url(campaign: Campaign | int) -> str:
     return reverse("wagtail_segments_campaign_builder", args=[getattr(campaign, "pk", campaign)])
 
 
+def unknown_sends(campaign: Campaign) -> QuerySet[StepLog]:
+    """The campaign's steps whose outcome a person must settle. The builder counts them on
+    every load: the partial index ``wsg_steplog_unknown`` holds only these rows."""
+    return StepLog.objects.filter(run__campaign=campaign, state=StepLog.State.UNKNOWN)
+
+
 def builder(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     if not can_view(request.user):
@@ -74,7 +81,7 @@ def render_builder(request: HttpRequest, campaign: Campaign, activation_problems
     return TemplateResponse(request, "wagtail_segments/admin/campaign_builder.html", {
         "campaign": campaign, "tree": tree, "activation_problems": activation_problems or [],
         "can_change": user.has_perm(CHANGE), "can_activate": user.has_perm(ACTIVATE),
-        "unknown_count": StepLog.objects.filter(run__campaign=campaign, state=StepLog.State.UNKNOWN).count(),
+        "unknown_count": unknown_sends(campaign).count(),
         "runs_url": reverse("wagtail_segments_campaign_runs", args=[campaign.pk]),
         "edit_url": reverse("wagtail_segments_campaign_modeladmin_edit", args=[campaign.pk]),
         "index_url": reverse("wagtail_segments_campaign_modeladmin_index"),
@@ -294,8 +301,7 @@ def campaign_runs(request: HttpRequest, pk: int) -> HttpResponse:
     if state in Run.State.values:
         runs = runs.filter(state=state)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("p"))
-    unknown = (StepLog.objects.filter(run__campaign=campaign, state=StepLog.State.UNKNOWN)
-               .select_related("run__contact", "step").order_by("started_at"))
+    unknown = unknown_sends(campaign).select_related("run__contact", "step").order_by("started_at")
     return TemplateResponse(request, "wagtail_segments/admin/campaign_runs.html", {
         "campaign": campaign, "page": page, "state": state, "states": Run.State.choices, "unknown": unknown,
         "can_change": request.user.has_perm(CHANGE), "back_url": builder_url(campaign),

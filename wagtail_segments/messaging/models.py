@@ -137,6 +137,8 @@ class Delivery(models.Model):
                 fields=["provider_message_id"], condition=~Q(provider_message_id=""), name="wsg_delivery_provider_id",
             ),
             models.Index(fields=["campaign_id", "sent_at"], name="wsg_delivery_campaign"),
+            # a run's deliveries, and a step's: Delivery.objects.filter(run_id=…, step_key=…)
+            models.Index(fields=["run_id", "step_key"], name="wsg_delivery_run_step"),
         ]
 
     def __str__(self) -> str:
