@@ -216,7 +216,7 @@ class SegmentAdmin(ModelAdmin):
         return format_html('<a href="{}">{}</a>', reverse("wagtail_segments_segment_members", args=[segment.pk]),
                            _("Members of %(segment)s") % {"segment": segment.name})
 
-    members.short_description = _("Members")
+    members.short_description = _("Member list")
 
 
 class ExtraButtonHelper(ButtonHelper):
