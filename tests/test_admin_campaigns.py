@@ -344,3 +344,19 @@ def test_a_split_and_a_condition_from_their_forms(marketer):
     assert made.config["match"] == "all"
     assert made.config["rules"][0]["type"] == "points" and made.config["rules"][0]["value"]["points"] == 50
     assert marketer.get(url("campaign_edit_step", made.pk)).status_code == 200
+
+
+def test_a_step_left_unnamed_is_named_for_what_it_does(marketer):
+    campaign, tag, *_ = nurture()
+    welcome = factories.email_message(name="Welcome")
+    added = marketer.post(url("campaign_add_step", campaign.pk), {
+        "parent": tag.pk, "branch": "next", "kind": "action", "action": "send_email", "save": "1",
+        "name": "", "email": welcome.pk,
+    }, follow=True)
+    step = Step.objects.get(config__action="send_email")
+    assert step.name == "Send an email: Welcome"
+    assert "Step “Send an email: Welcome” added." in added.content.decode()
+    cleared = marketer.post(url("campaign_edit_step", tag.pk), {"name": "", "tags": "lead, warm"})
+    assert cleared.status_code == 302
+    tag.refresh_from_db()
+    assert tag.name == "Add tags: lead, warm"

@@ -34,7 +34,7 @@ from wagtail_segments.segments.models import Segment
 
 from . import audit
 from .campaign_forms import action_choices, kind_choices, step_form
-from .campaign_tree import build_tree, places
+from .campaign_tree import build_tree, describe, places
 
 VIEW = ("wagtail_segments.view_campaign", "wagtail_segments.change_campaign")
 CHANGE = "wagtail_segments.change_campaign"
@@ -120,6 +120,13 @@ def _place_words(parent: Step | None, branch: str) -> str:
     return _("after “%(step)s”, on %(branch)s") % {"step": step_label(parent), "branch": branch_label(branch)}
 
 
+def default_name(step: Step) -> str:
+    """The name of a step the editor left unnamed: what it does, as its card says ("Send an
+    email: Welcome"), so that the tree, the funnel and messages read as words, not as the
+    step's kind and key."""
+    return describe(step)[:Step._meta.get_field("name").max_length]
+
+
 def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     """Choose a kind (and an action), then fill in its settings; the new step goes at the
     place the outline's button named, and what stood there follows it."""
@@ -139,6 +146,7 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
                      action=action, config={"action": action} if action else {})
     if form.is_bound and form.is_valid():
         step = Step(campaign=campaign, kind=kind, name=form.cleaned_data.get("name") or "", config=form.config())
+        step.name = step.name or default_name(step)
         editing.insert_step(step, parent, branch)
         audit.record(campaign, audit.STEP_ADDED, user=request.user, step=str(step.key), label=step_label(step),
                      kind=kind, config=step.config)
@@ -163,6 +171,7 @@ def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_bound and form.is_valid():
         before = dict(step.config or {})
         step.name, step.config = form.cleaned_data.get("name") or "", form.config()
+        step.name = step.name or default_name(step)
         step.save(update_fields=["name", "config"])
         audit.record(campaign, audit.STEP_CHANGED, user=request.user, step=str(step.key), label=step_label(step),
                      config=step.config, previous_config=before)

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from wagtail_segments.conf import settings as conf
 
 from . import links as public_links
-from .merge import MergeFieldError, merge_context, merge_template
+from .merge import MergeFieldError, merge_context, merge_template, plain_text
 from .models import EmailMessage, Purpose
 
 TAG = re.compile(r"{{.*?}}|{%.*?%}", re.S)
@@ -179,7 +179,7 @@ class PreparedEmail:
             "wsg_pixel": pixel,
         }
         html_part = self.html.render(Context({**values, **extra}, autoescape=True))
-        text_part = self.text.render(Context({**values, **extra}, autoescape=False))
+        text_part = plain_text(self.text.render(Context({**values, **extra}, autoescape=False)))
         return Rendered(subject, preheader, INLINER.inline(html_part), text_part, links,
                         unsubscribe if delivery is not None else "")
 
