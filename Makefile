@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
 
-.PHONY: demo test test-lowest test-postgres chromium axe benchmark clean
+.PHONY: demo test test-lowest test-postgres chromium gettext messages axe benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,18 @@ chromium:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# GNU gettext: the tests run Django's makemessages over the package (tests/test_translations.py).
+gettext:
+	@command -v xgettext >/dev/null 2>&1 || { \
+		echo "Installing Debian's gettext for the translation tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gettext >/dev/null; }
+
+# The source catalogue translators start from (docs/translating.md): every string in English.
+messages: $(STAMP) gettext
+	cd wagtail_segments && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. \
+		../$(BIN)/python -m django makemessages --locale en --no-obsolete --add-location file
+
 # axe-core from npm (pinned in tests/js/package-lock.json): the browser tests run it inside
 # the admin's pages (tests/axe.py). No CDN: the script is read from this directory.
 AXE := tests/js/node_modules/axe-core/axe.min.js
@@ -39,7 +51,7 @@ demo: $(STAMP)
 	$(BIN)/python example_site/manage.py load_demo
 	@bash example_site/run_demo.sh $(BIN)/python
 
-test: $(STAMP) chromium $(AXE)
+test: $(STAMP) chromium gettext $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The suite with every dependency at the lower bound pyproject.toml declares (.ci/lowest.txt
@@ -50,11 +62,11 @@ $(LOWEST_STAMP): pyproject.toml .ci/lowest.txt
 	$(LOWEST)/bin/python -m pip install --quiet -c .ci/lowest.txt -e ".[test,postgres,redis]"
 	touch $(LOWEST_STAMP)
 
-test-lowest: $(LOWEST_STAMP) chromium $(AXE)
+test-lowest: $(LOWEST_STAMP) chromium gettext $(AXE)
 	$(LOWEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The suite on a PostgreSQL database of its own (the server at 127.0.0.1:5432, user postgres).
-test-postgres: $(STAMP) chromium $(AXE)
+test-postgres: $(STAMP) chromium gettext $(AXE)
 	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS wagtail_segments_dev;" -c "CREATE DATABASE wagtail_segments_dev;"
 	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/wagtail_segments_dev $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -34,6 +34,14 @@ def browser_client(client):
 # ``live_requests`` before reading the database (see tests/browser.py for why).
 
 
+def pytest_collection_modifyitems(items):
+    """Every test in a test_browser_* module is marked ``browser`` (``-m "not browser"`` leaves
+    them out)."""
+    for item in items:
+        if item.path.name.startswith("test_browser_"):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """A headless Chromium shared by a test module's tests."""

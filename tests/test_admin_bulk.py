@@ -68,6 +68,48 @@ def test_selected_contacts_get_and_lose_a_tag(admin_client, people):
     assert ModelLogEntry.objects.filter(action=audit.CONTACTS_TAGGED, object_id="*").count() == 1
 
 
+def test_adding_a_tag_in_bulk_enrols_the_newly_tagged_in_its_campaign_and_answers_waiting_decisions(
+        admin_client, people, django_capture_on_commit_callbacks):
+    from tests.test_campaign_decisions import decision_campaign
+    from wagtail_segments.campaigns.entry import enrol
+    from wagtail_segments.campaigns.executor import run_due_steps
+    from wagtail_segments.campaigns.models import Run
+
+    fair = factories.campaign(name="After the fair", entry_tag="Trade fair")
+    factories.chain(fair, ("wait", {"days": 1}))
+    asked, _fork = decision_campaign(did="tagged", tag="trade fair", days=30)
+    waiting, already, other = people["fr"]
+    enrol(asked, [waiting])
+    already.tags.add("Trade fair")
+    Run.objects.filter(campaign=fair).delete()  # already's own tagging enrolled it: start clean
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(BULK, {"action": "add_tag", "scope": "all", "filters": "country=FR",
+                                 "up_to": str(Contact.objects.latest("pk").pk), "tag": "Trade fair"})
+
+    entered = set(Run.objects.filter(campaign=fair).values_list("contact_id", flat=True))
+    assert entered == {waiting.pk, other.pk}  # not the contact that had the tag already, nor anyone in DE
+    run_due_steps()
+    assert sorted(waiting.tags.names()) == ["Trade fair", "yes"]
+
+
+@override_settings(WAGTAIL_SEGMENTS={"ADMIN_BULK_TASK_THRESHOLD": 2})
+def test_a_tag_added_by_the_bulk_task_enrols_too(admin_client, people, monkeypatch,
+                                                 django_capture_on_commit_callbacks):
+    from wagtail_segments.campaigns.models import Run
+
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kwargs: queued.append(args))
+    fair = factories.campaign(name="After the fair", entry_tag="trade fair")
+    factories.chain(fair, ("wait", {"days": 1}))
+    admin_client.post(BULK, {"action": "add_tag", "scope": "all", "filters": "", "tag": "Trade fair"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_bulk_task(*queued[0])
+
+    assert Run.objects.filter(campaign=fair).count() == 5
+
+
 def test_search_is_reapplied_too(admin_client, people):
     response = admin_client.get(BULK, {"action": "delete", "scope": "all", "filters": "q=de1%40example"})
     assert 'data-wsg-bulk-count="1"' in response.content.decode()

@@ -11,8 +11,10 @@ from wagtail.models import ModelLogEntry
 
 from tests import factories
 from tests.admin_helpers import editor
+from tests.query_plans import query_plan
 from tests.segment_helpers import segment
 from wagtail_segments.admin.campaign_tree import build_tree, step_counts
+from wagtail_segments.admin.campaigns import unknown_sends
 from wagtail_segments.campaigns.models import Campaign, Run, Step, StepLog
 
 pytestmark = pytest.mark.django_db
@@ -216,6 +218,30 @@ def test_runs_history_and_resolving_an_unknown_send(marketer):
     assert logged(campaign, "unknown_step_resolved").get().data["acted"] is True
 
 
+def test_the_runs_pages_keep_the_state_filter(marketer, monkeypatch):
+    from wagtail_segments.admin import campaigns
+
+    monkeypatch.setattr(campaigns, "RUNS_PER_PAGE", 2)
+    campaign, _tag, wait, *_ = nurture()
+    for n in range(3):
+        factories.run(campaign, factories.contact(email=f"w{n}@example.com"), step=wait, state="waiting")
+    factories.run(campaign, factories.contact(email="done@example.com"), step=None, state="completed")
+    first = marketer.get(url("campaign_runs", campaign.pk), {"state": "waiting"}).content.decode()
+    assert "Page 1 of 2" in first and 'href="?state=waiting&amp;p=2">Older</a>' in first
+    second = marketer.get(url("campaign_runs", campaign.pk), {"state": "waiting", "p": 2}).content.decode()
+    assert "w0@example.com" in second and "done@example.com" not in second
+
+
+def test_the_builder_counts_unknown_sends_from_their_own_small_index():
+    campaign, tag, *_ = nurture()
+    for n in range(3):
+        run = factories.run(campaign, factories.contact(email=f"k{n}@example.com"), step=tag)
+        StepLog.objects.create(run=run, step=tag, state="unknown" if n == 0 else "done")
+
+    assert unknown_sends(campaign).count() == 1
+    assert "wsg_steplog_unknown" in query_plan(unknown_sends(campaign)), query_plan(unknown_sends(campaign))
+
+
 def test_broadcast_creates_a_campaign_with_the_segment_as_source(marketer):
     pytest.importorskip("wagtail_segments.campaigns.email_action")  # the send_email action (email slice)
     from wagtail_segments.messaging.models import EmailMessage
@@ -318,3 +344,19 @@ def test_a_split_and_a_condition_from_their_forms(marketer):
     assert made.config["match"] == "all"
     assert made.config["rules"][0]["type"] == "points" and made.config["rules"][0]["value"]["points"] == 50
     assert marketer.get(url("campaign_edit_step", made.pk)).status_code == 200
+
+
+def test_a_step_left_unnamed_is_named_for_what_it_does(marketer):
+    campaign, tag, *_ = nurture()
+    welcome = factories.email_message(name="Welcome")
+    added = marketer.post(url("campaign_add_step", campaign.pk), {
+        "parent": tag.pk, "branch": "next", "kind": "action", "action": "send_email", "save": "1",
+        "name": "", "email": welcome.pk,
+    }, follow=True)
+    step = Step.objects.get(config__action="send_email")
+    assert step.name == "Send an email: Welcome"
+    assert "Step “Send an email: Welcome” added." in added.content.decode()
+    cleared = marketer.post(url("campaign_edit_step", tag.pk), {"name": "", "tags": "lead, warm"})
+    assert cleared.status_code == 302
+    tag.refresh_from_db()
+    assert tag.name == "Add tags: lead, warm"

@@ -70,6 +70,7 @@ def test_the_timeline_is_paginated_newest_first(admin_client, ann):
     second = admin_client.get(detail(ann) + "?p=2").content.decode()
     assert "“step 59”" in first and "“step 10”" in first and "“step 9”" not in first
     assert "Page 1 of 2" in first and "“step 9”" in second and "“step 0”" in second
+    assert 'href="?p=2#timeline-heading">Older</a>' in first  # lands back on the timeline
 
 
 def test_an_editor_with_change_permission_edits_tags_and_logs_a_call(client, ann):
@@ -117,9 +118,11 @@ def test_erasure_says_what_goes_then_erases_and_logs_without_personal_data(clien
     client.force_login(user)
     for _ in range(3):
         factories.event(ann, "page_view", path="/about/")
+    Consent.objects.create(contact=ann, status=Consent.Status.CONFIRMED, source="form")
 
     confirm = client.get(action(ann, "erase")).content.decode()
     assert "3 events on the timeline" in confirm and "Yes, erase everything" in confirm
+    assert "<li>1 consent</li>" in confirm
     assert Contact.objects.filter(pk=ann.pk).exists()
 
     response = client.post(action(ann, "erase"))
@@ -129,3 +132,15 @@ def test_erasure_says_what_goes_then_erases_and_logs_without_personal_data(clien
     assert entry.user == user
     logged = json.dumps(entry.data) + entry.label
     assert "ann" not in logged.lower() and "example.com" not in logged
+
+
+def test_the_detail_words_the_stored_do_not_contact_reasons_and_consent_sources(admin_client, ann):
+    Contact.objects.filter(pk=ann.pk).update(do_not_email=True, do_not_email_reason="unsubscribed (one-click)",
+                                             do_not_sms=True, do_not_sms_reason="asked on the phone")
+    Consent.objects.create(contact=ann, status=Consent.Status.WITHDRAWN, source="preference page")
+
+    html = admin_client.get(detail(ann)).content.decode()
+
+    assert "<div>Email: unsubscribed (one-click unsubscribe in the email)</div>" in html
+    assert "<div>SMS: asked on the phone</div>" in html  # typed by staff: shown as typed
+    assert "<td>preference page</td>" in html

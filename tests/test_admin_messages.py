@@ -91,3 +91,26 @@ def test_a_viewer_previews_but_cannot_send_a_test(client):
     message = email()
     assert client.post(reverse("wagtail_segments_email_preview", args=[message.pk])).status_code == 403
     assert not mail.outbox
+
+
+MARKUP = '<img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+def test_a_contacts_markup_is_shown_as_text_in_the_plain_text_part_of_the_email_preview(writer):
+    # A visitor types markup as their first name in a form; the marketer previews as them.
+    pytest.importorskip("wagtail_segments.messaging.sending")
+    message = email()
+    visitor = factories.contact(email="mallory@example.com", first_name=MARKUP)
+    page = writer.get(reverse("wagtail_segments_email_preview", args=[message.pk]) + f"?contact={visitor.pk}")
+    content = page.content.decode()
+    assert "<script>alert(2)</script>" not in content and "<img src=x" not in content
+    assert "Dear &lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;, welcome." in content
+
+
+def test_a_contacts_markup_is_shown_as_text_in_the_sms_preview(writer):
+    message = factories.sms_message(body="Hi {{ first_name }}!")
+    visitor = factories.contact(email="mallory@example.com", first_name=MARKUP)
+    page = writer.get(reverse("wagtail_segments_sms_preview", args=[message.pk]) + f"?contact={visitor.pk}")
+    content = page.content.decode()
+    assert "<script>alert(2)</script>" not in content and "<img src=x" not in content
+    assert "Hi &lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;!" in content

@@ -4,6 +4,7 @@ permission each needs (403 without it, and no menu item), and the fixed number o
 import csv
 import datetime
 import io
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -137,13 +138,98 @@ def test_email_results_per_message_from_deliveries_and_events(admin_client):
 
     rows = download(admin_client, EMAILS)
 
-    assert rows[0] == ["Email", "Subject", "Sent", "Delivered", "Opened (people)", "Clicked (people)", "Bounced",
-                       "Unsubscribed"]
+    assert rows[0] == ["Email", "Subject", "Sent", "Delivered", "Opened (people)", "Clicked (people)", "Open rate",
+                       "Click rate", "Bounced", "Unsubscribed"]
     by_name = {row[0]: row[2:] for row in rows[1:]}
-    assert by_name["Welcome"] == ["5", "3", "2", "1", "1", "1"]
-    assert by_name["Quiet"] == ["0", "0", "0", "0", "0", "0"]
+    # five sent to four people, two of whom opened and one clicked
+    assert by_name["Welcome"] == ["5", "3", "2", "1", "50.0%", "25.0%", "1", "1"]
+    assert by_name["Quiet"] == ["0", "0", "0", "0", "", "", "0", "0"]
     html = admin_client.get(EMAILS, {"q": "welc"}).content.decode()
     assert "Welcome" in html and "Quiet" not in html
+
+
+def campaign_mailings():
+    """Two campaigns sending "Welcome", one also "Reminder", spread over three weeks; an
+    email nobody was sent. The events name their deliveries as sending does."""
+    welcome = factories.email_message(name="Welcome")
+    reminder = factories.email_message(name="Reminder")
+    factories.email_message(name="Never sent")
+    spring, autumn = factories.campaign(name="Spring"), factories.campaign(name="Autumn")
+    now = timezone.now()
+    mailings = [  # (message, campaign, days ago, opened, bounced)
+        (welcome, spring, 20, True, False), (welcome, spring, 20, False, True),
+        (welcome, autumn, 2, True, False), (welcome, autumn, 2, False, False), (welcome, autumn, 1, False, True),
+        (reminder, autumn, 1, True, False),
+    ]
+    for n, (message, campaign, days_ago, opened, bounced) in enumerate(mailings):
+        person = factories.contact(email=f"c{n}@example.com")
+        sent_at = now - datetime.timedelta(days=days_ago)
+        delivery = Delivery.objects.create(
+            contact=person, email_message=message, campaign_id=campaign.pk, to_address=person.email,
+            status=Delivery.Status.SENT, sent_at=sent_at, opened_at=sent_at if opened else None)
+        if bounced:
+            factories.event(person, EventKind.EMAIL_BOUNCED,
+                            data={"delivery": delivery.pk, "message": message.pk, "campaign": campaign.pk})
+    return spring, autumn
+
+
+def test_email_results_filtered_by_campaign_count_only_its_deliveries_and_list_only_its_emails(admin_client):
+    spring, autumn = campaign_mailings()
+
+    all_rows = {row[0]: row[2:] for row in download(admin_client, EMAILS)[1:]}
+    spring_rows = {row[0]: row[2:] for row in download(admin_client, f"{EMAILS}?campaign={spring.pk}&export=csv")[1:]}
+    autumn_rows = {row[0]: row[2:] for row in download(admin_client, f"{EMAILS}?campaign={autumn.pk}&export=csv")[1:]}
+
+    # sent, delivered, opened, clicked, open rate, click rate, bounced, unsubscribed
+    assert all_rows["Welcome"] == ["5", "0", "2", "0", "40.0%", "0.0%", "2", "0"]
+    assert "Never sent" in all_rows
+    assert spring_rows == {"Welcome": ["2", "0", "1", "0", "50.0%", "0.0%", "1", "0"]}
+    assert autumn_rows == {"Welcome": ["3", "0", "1", "0", "33.3%", "0.0%", "1", "0"],
+                           "Reminder": ["1", "0", "1", "0", "100.0%", "0.0%", "0", "0"]}
+    html = admin_client.get(EMAILS, {"campaign": spring.pk}).content.decode()
+    assert "Welcome" in html and "Reminder" not in html and "Never sent" not in html
+
+
+def test_email_results_filtered_by_the_days_sent_count_those_deliveries_and_their_bounces(admin_client):
+    campaign_mailings()
+    today = timezone.localdate()
+    last_week = {"sent_from": (today - datetime.timedelta(days=7)).isoformat(), "sent_to": today.isoformat()}
+    weeks_ago = {"sent_from": (today - datetime.timedelta(days=21)).isoformat(),
+                 "sent_to": (today - datetime.timedelta(days=14)).isoformat()}
+
+    recent = {row[0]: row[2:] for row in download(admin_client, f"{EMAILS}?{urlencode(last_week)}&export=csv")[1:]}
+    earlier = {row[0]: row[2:] for row in download(admin_client, f"{EMAILS}?{urlencode(weeks_ago)}&export=csv")[1:]}
+    only_start = download(admin_client, f"{EMAILS}?sent_from={(today - datetime.timedelta(days=1)).isoformat()}"
+                                        "&export=csv")
+
+    assert recent == {"Welcome": ["3", "0", "1", "0", "33.3%", "0.0%", "1", "0"],
+                      "Reminder": ["1", "0", "1", "0", "100.0%", "0.0%", "0", "0"]}
+    assert earlier == {"Welcome": ["2", "0", "1", "0", "50.0%", "0.0%", "1", "0"]}
+    assert {row[0]: row[2] for row in only_start[1:]} == {"Welcome": "1", "Reminder": "1"}
+
+
+def test_email_results_xlsx_download_applies_the_filters(admin_client):
+    from openpyxl import load_workbook
+
+    spring, _autumn = campaign_mailings()
+
+    response = admin_client.get(EMAILS, {"campaign": spring.pk, "export": "xlsx"})
+
+    assert response.status_code == 200
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    sheet = load_workbook(io.BytesIO(content)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert [row[0] for row in rows[1:]] == ["Welcome"]
+    assert rows[1][2] == 2 and rows[1][6] == "50.0%"
+
+
+def test_email_results_page_offers_the_filters_and_its_download_links_keep_them(admin_client):
+    spring, _autumn = campaign_mailings()
+
+    html = admin_client.get(EMAILS, {"campaign": spring.pk, "sent_from": "2020-01-01"}).content.decode()
+
+    assert "Sent between" in html and "Any campaign" in html
+    assert f"campaign={spring.pk}&amp;sent_from=2020-01-01&amp;export=csv" in html
 
 
 def test_email_results_run_two_aggregate_queries_whatever_the_number_of_messages(admin_client):

@@ -1,6 +1,8 @@
 """The Marketing menu's segment screens: the rules editor renders and saving a segment
 with a cycle gives a form error, not a 500."""
 
+import re
+
 import pytest
 
 from tests.segment_helpers import rule, segment
@@ -61,3 +63,12 @@ def test_contacts_listing_puts_never_seen_contacts_last(admin_client):
     Contact.objects.create(email="seen@example.com", last_seen=timezone.now() - datetime.timedelta(days=400))
     html = admin_client.get("/admin/wagtail_segments/contact/").content.decode()
     assert html.index("seen@example.com") < html.index("never@example.com")
+
+
+def test_segment_list_columns_have_distinct_headings(admin_client):
+    segment(rule("tags", tags="vip"), name="VIPs")
+    html = admin_client.get("/admin/wagtail_segments/segment/").content.decode()
+    head = re.search(r'<table class="listing.*?</thead>', html, re.S).group(0)
+    headings = [h.strip() for h in re.findall(r"<th[^>]*>\s*(?:<a[^>]*>)?\s*([^<]+?)\s*<", head)]
+    assert "Members" in headings and "Member list" in headings
+    assert len(headings) == len(set(headings)), headings

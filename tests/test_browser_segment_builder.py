@@ -1,5 +1,6 @@
 """An editor builds a dynamic segment in the admin with a nested group, choosing a page and a
-form field, and watches the live count change; axe-core finds nothing serious on the screen."""
+form field, and watches the live count change; axe-core finds nothing serious on the screen.
+The name types the slug for a new segment, never for a saved one."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,6 +10,7 @@ from tests import factories
 from tests.axe import assert_accessible
 from tests.browser import DEFAULT_TIMEOUT_MS, site_served_by
 from tests.test_browser_admin import sign_in
+from wagtail_segments.segments.models import Segment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,8 +66,9 @@ def expect_count(page, count: str):
 def test_editor_builds_a_nested_segment_and_watches_the_count(page, live_requests, audience):
     sign_in(page, "editor", "correct horse")
     page.goto("/admin/wagtail_segments/segment/create/")
-    page.get_by_label("Name").fill("Interested")
-    page.get_by_label("Slug").fill("interested")
+    page.get_by_label("Name").fill("Interested leads")
+    page.get_by_label("Name").press("Tab")
+    expect(page.get_by_label("Slug")).to_have_value("interested-leads")  # typed for the editor
     expect_count(page, "0")
 
     rules = page.locator("[data-contentpath='rules']").first
@@ -98,3 +101,12 @@ def test_editor_builds_a_nested_segment_and_watches_the_count(page, live_request
     page.emulate_media(color_scheme="dark")
     page.locator(".wsg-rules-preview").screenshot(path=f"{ARTIFACTS}/segment_builder_preview_dark.png")
     assert_accessible(page)
+
+
+def test_renaming_a_saved_segment_keeps_the_slug_templates_use(page, live_requests, audience):
+    segment = Segment.objects.create(name="Interested leads", slug="interested-leads")
+    sign_in(page, "editor", "correct horse")
+    page.goto(f"/admin/wagtail_segments/segment/edit/{segment.pk}/")
+    page.get_by_label("Name").fill("Keen leads")
+    page.get_by_label("Name").press("Tab")
+    expect(page.get_by_label("Slug")).to_have_value("interested-leads")

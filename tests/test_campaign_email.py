@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.concurrency import postgresql_only
+from tests.query_plans import query_plan
 from wagtail_segments.campaigns.actions import action_problems
 from wagtail_segments.campaigns.executor import execute_run, run_due_steps
 from wagtail_segments.campaigns.claims import claim_due_runs
@@ -52,6 +53,17 @@ def test_the_engine_sends_each_runs_email_exactly_once_when_the_task_runs_twice(
     assert delivery.campaign_id == campaign.pk and delivery.status == "sent"
     assert Event.objects.filter(kind="email_sent", data__campaign=campaign.pk).count() == 4
     assert Touchpoint.objects.filter(kind="email", automatic=True).count() == 4
+
+
+def test_a_steps_delivery_is_found_through_the_run_and_step_index():
+    campaign, steps, _message = email_campaign()
+    run = factories.run(campaign, factories.contact(email="i@example.com"))
+    run_due_steps()
+
+    deliveries = Delivery.objects.filter(run_id=run.pk, step_key=steps[0].key)
+
+    assert deliveries.count() == 1
+    assert "wsg_delivery_run_step" in query_plan(deliveries), query_plan(deliveries)
 
 
 def test_a_batch_of_due_runs_shares_one_connection(settings):

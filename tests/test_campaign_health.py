@@ -7,8 +7,9 @@ from django.core import mail
 from django.utils import timezone
 
 from tests import factories
+from tests.query_plans import query_plan
 from wagtail_segments.campaigns.executor import run_due_steps
-from wagtail_segments.campaigns.health import recent_failed_steps
+from wagtail_segments.campaigns.health import recent_failed_steps, recent_failures
 from wagtail_segments.campaigns.models import Run, StepLog
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,15 @@ def test_a_campaign_without_an_owner_is_paused_all_the_same(threshold, django_ca
         run_due_steps()
     campaign.refresh_from_db()
     assert campaign.status == "paused" and mail.outbox == []
+
+
+def test_counting_the_recent_failures_reads_only_the_index_of_failed_steps():
+    campaign = failing_campaign()
+    step = campaign.first_step()
+    for n in range(3):
+        run = factories.run(campaign, factories.contact())
+        StepLog.objects.create(run=run, step=step, state="failed" if n else "done", finished_at=timezone.now())
+
+    plan = query_plan(recent_failures(campaign.pk).values_list("pk", flat=True))
+
+    assert "wsg_steplog_failed" in plan, plan

@@ -1,4 +1,5 @@
-"""webhook: a signed JSON POST; a timeout or a non-2xx answer retries with the engine's back-off."""
+"""webhook: a signed JSON POST; a timeout or a non-2xx answer retries with the engine's back-off; internal
+addresses are refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES allows them (tests/test_public_http.py has each kind)."""
 
 import hashlib
 import hmac
@@ -55,11 +56,34 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(settings):
+def local_receiver(settings):
+    """A receiver on this machine, with the site's default guard: internal addresses refused."""
     settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "WEBHOOK_SECRET": SECRET,
                                  "WEBHOOK_TIMEOUT_SECONDS": 0.5, "CAMPAIGN_MAX_ATTEMPTS": 2}
     with Receiver() as running:
         yield running
+
+
+@pytest.fixture
+def receiver(settings, local_receiver):
+    """A receiver on this machine that the site is allowed to call, as an internal CRM is."""
+    settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
+    return local_receiver
+
+
+@pytest.fixture
+def resolving(monkeypatch):
+    """Make host names resolve to chosen addresses (as a DNS answer would), for the guard's
+    one lookup."""
+    from wagtail_segments.campaigns import public_http
+
+    names, real = {}, public_http.socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real(names.get(host, host), *args, **kwargs)
+
+    monkeypatch.setattr(public_http.socket, "getaddrinfo", getaddrinfo)
+    return names
 
 
 def webhook_run(url, contact=None, **config):
@@ -154,3 +178,82 @@ def test_problems_name_a_bad_url_and_a_missing_secret(settings):
     assert action_problems({"action": "webhook", "url": "https://crm.example.com/h", "secret": "x"}) == []
     settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "WEBHOOK_SECRET": "site-wide"}
     assert action_problems({"action": "webhook", "url": "https://crm.example.com/h"}) == []
+
+
+def test_a_host_on_the_sites_own_machine_is_refused_by_default_and_the_step_says_why(local_receiver, resolving):
+    resolving["crm.example.com"] = "127.0.0.1"
+    url = local_receiver.url.replace("127.0.0.1", "crm.example.com")
+    run = webhook_run(url)
+
+    run_due_steps()
+
+    run.refresh_from_db()
+    assert local_receiver.requests == []
+    assert (run.state, run.attempts) == ("active", 1)  # retried with the back-off, as any failure
+    expected = (f"Refused to call {url}: crm.example.com resolves only to internal addresses: 127.0.0.1 "
+                "(loopback). Webhooks call only public addresses unless the WEBHOOK_ALLOW_PRIVATE_ADDRESSES "
+                "setting allows internal ones.")
+    assert run.last_error == f"WebhookFailed: {expected}"
+    assert StepLog.objects.get(run=run).error == f"WebhookFailed: {expected}"
+
+
+def test_the_name_goes_in_the_host_header_while_the_connection_goes_to_the_checked_address(receiver, resolving):
+    resolving["crm.example.com"] = "127.0.0.1"
+    port = receiver.server.server_address[1]
+
+    webhook_run(f"http://crm.example.com:{port}/hook")
+    run_due_steps()
+
+    [(headers, _body)] = receiver.requests
+    assert headers["Host"] == f"crm.example.com:{port}"
+
+
+@pytest.mark.parametrize("url, kind", [
+    ("http://127.0.0.1/hook", "loopback"), ("http://10.0.0.8:8080/hook", "private"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"), ("http://[::1]/hook", "loopback"),
+    ("http://[::ffff:192.168.0.1]/hook", "private"), ("http://0.0.0.0/hook", "unspecified"),
+])
+def test_a_url_with_an_internal_address_written_in_it_is_refused_when_checked(settings, url, kind):
+    settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "WEBHOOK_SECRET": SECRET}
+    config = {"action": "webhook", "url": url}
+
+    assert action_problems(config) == [
+        f"“{url}” is an internal address ({kind}): webhooks call only public addresses unless the "
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES setting allows internal ones."]
+    settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": True}
+    assert action_problems(config) == []
+
+
+def test_https_names_and_verifies_the_host_while_connecting_to_the_checked_address(receiver, resolving, tmp_path,
+                                                                                     monkeypatch):
+    import ssl
+    import subprocess
+    import urllib.request
+
+    from wagtail_segments.campaigns import public_http, webhook
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=crm.example.com", "-addext", "subjectAltName=DNS:crm.example.com",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    names = []
+    server_context.sni_callback = lambda sock, name, context: names.append(name)
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    client_context = ssl.create_default_context(cafile=str(cert))  # the site trusts this certificate
+    monkeypatch.setattr(webhook, "_opener", urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), public_http.PublicHTTPSHandler(context=client_context),
+        public_http.NoRedirects))
+    resolving["crm.example.com"] = "127.0.0.1"
+    port = receiver.server.server_address[1]
+
+    ok = webhook_run(f"https://crm.example.com:{port}/hook")
+    run_due_steps()
+    wrong_name = webhook_run(f"https://127.0.0.1:{port}/hook", factories.contact(email="b@example.com"))
+    run_due_steps()
+
+    ok.refresh_from_db(), wrong_name.refresh_from_db()
+    assert ok.state == "completed" and names[0] == "crm.example.com"
+    assert len(receiver.requests) == 1 and receiver.requests[0][0]["Host"] == f"crm.example.com:{port}"
+    assert wrong_name.state == "active" and "CERTIFICATE_VERIFY_FAILED" in wrong_name.last_error

@@ -123,3 +123,24 @@ def test_the_welcome_campaign_emails_a_newsletter_subscriber_with_a_preference_l
     assert welcome.subject == "Welcome to Example Co., Noor"
     html = welcome.alternatives[0][0]
     assert "/_segments/p/" in html and "List-Unsubscribe" in welcome.extra_headers
+
+
+def test_the_demo_forms_have_mappings_an_editor_keeps_and_submissions_follow(demo, admin_client):
+    from wagtail.contrib.forms.models import FormSubmission
+
+    from example_site.pages.models import FormPage
+    from wagtail_segments.models import FormMapping
+
+    contact_form = FormPage.objects.get(slug="contact")
+    assert FormMapping.objects.count() == 3
+    assert FormMapping.objects.get(page=contact_form).targets == {"message": None}
+    assert not any("message" in c.properties for c in Contact.objects.all())  # as the mapping says
+    html = admin_client.get("/admin/marketing/forms/").content.decode()
+    assert "Contact us" in html and "Renew your subscription" in html
+
+    FormMapping.objects.filter(page=contact_form).update(targets={})  # an editor's change
+    call_command("load_demo", contacts=60, verbosity=0)
+    assert FormMapping.objects.count() == 3 and FormMapping.objects.get(page=contact_form).targets == {}
+
+    FormSubmission.objects.create(page=contact_form, form_data={"email": "new@example.com", "message": "Hi"})
+    assert Contact.objects.get(email="new@example.com").properties == {"message": "Hi"}

@@ -325,3 +325,95 @@ def test_answers_with_control_characters_and_unstorable_numbers_are_cleaned_or_r
     assert data["answers"]["message"] == "line\nnext" and "extra" not in data["answers"]
     assert any(error.startswith("seats:") for error in data["errors"])
     assert any(error.startswith("extra:") for error in data["errors"])
+
+
+# ---- what an editor saved in Marketing → Form mappings
+
+
+def mapped_form(**mapping):
+    from wagtail_segments.models import FormMapping
+
+    form = factories.form_page(fields=[
+        ("Work email", "singleline"), ("Backup email", "email"), ("Given", "singleline"), ("Seats", "singleline"),
+        ("Notes", "multiline"),
+    ])
+    FormMapping.objects.create(page=form, **mapping)
+    return form
+
+
+def test_a_submission_follows_the_mapping_an_editor_saved(browser_client):
+    PropertyDefinition.objects.create(key="team_size", label="Team size", type="number")
+    form = mapped_form(email_field="work_email", targets={
+        "given": "first_name", "seats": "properties.team_size", "notes": None,
+    })
+    submit(browser_client, form, work_email="Ann@Example.com", backup_email="other@example.com", given="Ann",
+           seats="1,200", notes="not for the contact")
+    contact = Contact.objects.get()
+    assert contact.email == "Ann@Example.com"  # the chosen field, not the first email-type one
+    assert contact.first_name == "Ann"
+    assert contact.properties == {"team_size": 1200, "backup_email": "other@example.com"}
+    answers = Event.objects.get(kind="form_submission").data["answers"]
+    assert answers["notes"] == "not for the contact"  # ignored for the contact, kept on the event
+
+
+def test_a_typed_property_chosen_by_an_editor_reports_a_bad_value_and_keeps_the_answer(browser_client):
+    PropertyDefinition.objects.create(key="team_size", label="Team size", type="number")
+    form = mapped_form(targets={"seats": "properties.team_size"})
+    submit(browser_client, form, backup_email="b@example.com", seats="a dozen")
+    contact = Contact.objects.get()
+    assert "team_size" not in contact.properties
+    data = Event.objects.get(kind="form_submission").data
+    assert data["errors"] == ["team_size: “a dozen” is not a number."]
+    assert data["answers"]["seats"] == "a dozen"
+
+
+def test_the_editor_overrides_the_pages_code_which_overrides_the_site_setting(browser_client, settings, monkeypatch):
+    from example_site.pages.models import FormPage
+
+    settings.WAGTAIL_SEGMENTS = {"FORM_FIELD_MAPPING": {"given": "last_name", "notes": "phone", "seats": "company"}}
+    monkeypatch.setattr(FormPage, "segments_field_mapping", {"notes": "first_name", "seats": None}, raising=False)
+    form = mapped_form(targets={"seats": "properties.seats"})
+    submit(browser_client, form, backup_email="c@example.com", given="Lee", notes="Ann", seats="4")
+    contact = Contact.objects.get()
+    assert contact.last_name == "Lee"  # the site setting alone
+    assert contact.first_name == "Ann" and contact.phone == ""  # the page's code over the setting
+    assert contact.properties == {"seats": "4"}  # the editor over the code (which ignored it)
+
+
+def test_the_editors_email_field_overrides_the_pages_code(monkeypatch):
+    from example_site.pages.models import FormPage
+
+    monkeypatch.setattr(FormPage, "segments_email_field", "backup_email", raising=False)
+    form = mapped_form(email_field="work_email")
+    FormSubmission.objects.create(page=form, form_data={"work_email": "w@example.com", "backup_email": "b@example.com"})
+    assert Contact.objects.get().email == "w@example.com"
+
+
+def test_an_email_field_no_longer_on_the_form_falls_back_to_the_default():
+    form = mapped_form(email_field="old_email", targets={"old_question": "first_name"})
+    FormSubmission.objects.create(page=form, form_data={
+        "work_email": "", "backup_email": "b@example.com", "given": "", "seats": "", "notes": "",
+    })
+    contact = Contact.objects.get()
+    assert contact.email == "b@example.com" and contact.first_name == ""
+
+
+def test_a_property_deleted_after_it_was_chosen_still_receives_the_answer_untyped():
+    seats = PropertyDefinition.objects.create(key="seat_count", label="Seat count", type="number")
+    form = mapped_form(targets={"seats": "properties.seat_count"})
+    seats.delete()
+    FormSubmission.objects.create(page=form, form_data={"backup_email": "b@example.com", "seats": "twelve"})
+    assert Contact.objects.get().properties == {"seat_count": "twelve"}
+    assert "errors" not in Event.objects.get(kind="form_submission").data
+
+
+def test_the_saved_mapping_costs_a_submission_one_query(browser_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    form = mapped_form(email_field="work_email", targets={"given": "first_name"})
+    with CaptureQueriesContext(connection) as queries:
+        submit(browser_client, form, work_email="q@example.com", given="Q")
+    table = '"wagtail_segments_formmapping"'
+    assert sum(table in query["sql"] for query in queries.captured_queries) == 1
+    assert Contact.objects.get().first_name == "Q"

@@ -321,3 +321,42 @@ def test_imported_contacts_are_not_seen_until_they_visit():
     merge_contacts(bob, into=ada)
     ada.refresh_from_db()
     assert ada.last_seen is not None
+
+
+def test_a_tag_given_by_the_import_enrols_contacts_in_its_campaign_and_answers_waiting_decisions(
+        django_capture_on_commit_callbacks):
+    from django.db.models.signals import m2m_changed
+
+    from tests import factories
+    from tests.test_campaign_decisions import decision_campaign
+    from wagtail_segments.campaigns.entry import enrol
+    from wagtail_segments.campaigns.executor import run_due_steps
+    from wagtail_segments.campaigns.models import Run
+    from wagtail_segments.contacts.models import TaggedContact
+
+    welcome = factories.campaign(name="Welcome VIPs", entry_tag="VIP")
+    factories.chain(welcome, ("wait", {"days": 1}))
+    waiting_for_it, _fork = decision_campaign(did="tagged", tag="vip", days=30)
+    ann = Contact.objects.create(email="ann@example.com")  # waits on "got tag vip?"
+    had_it = Contact.objects.create(email="had@example.com")
+    had_it.tags.add("VIP")
+    enrol(waiting_for_it, [ann])
+    Run.objects.filter(campaign=welcome).delete()  # had_it's tag enrolled it, as it should: start clean
+    signals = []
+    m2m_changed.connect(lambda **kw: signals.append(kw["pk_set"]), sender=TaggedContact, weak=False,
+                        dispatch_uid="test-import-tags")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            import_contacts(csv_bytes(
+                "email,tags\nann@example.com,vip\nhad@example.com,vip\nnew@example.com,VIP; other\n"
+                "plain@example.com,\n"
+            ))
+    finally:
+        m2m_changed.disconnect(sender=TaggedContact, dispatch_uid="test-import-tags")
+
+    new = Contact.objects.get(email="new@example.com")
+    entered = set(Run.objects.filter(campaign=welcome).values_list("contact_id", "source"))
+    assert entered == {(ann.pk, "tag"), (new.pk, "tag")}  # not had_it (no tag added), not plain
+    assert sorted(map(sorted, signals)) == sorted([[new.pk], [ann.pk, new.pk]])  # one per tag, not per contact
+    run_due_steps()
+    assert sorted(ann.tags.names()) == ["VIP", "yes"]

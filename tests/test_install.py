@@ -62,12 +62,13 @@ contacts = [
 from urllib.parse import urlsplit
 from wagtail_segments.messaging.links import preference_url
 
-preferences = Client().get(urlsplit(preference_url(Contact.objects.get())).path)
+link = preference_url(Contact.objects.get())
+preferences = Client().get(urlsplit(link).path)
 answers.append(preferences.status_code)
 answers.append("ann@example.com" in preferences.content.decode())
 recent = io.StringIO()
 call_command("recent_events", stdout=recent)  # as the doc tells a developer to check
-print(json.dumps({"answers": answers, "contacts": contacts, "recent": recent.getvalue().splitlines()}))
+print(json.dumps({"answers": answers, "contacts": contacts, "recent": recent.getvalue().splitlines(), "link": link}))
 """
 
 
@@ -125,3 +126,5 @@ def test_the_installation_doc_works_on_a_fresh_wagtail_start_site(tmp_path):
     (contact,) = visit["contacts"]
     assert contact == {"email": "ann@example.com", "events": ["page_view", "page_view", "form_submission"]}
     assert visit["recent"][0].split()[2:] == ["form_submission", "contact", "1", "(ann@example.com)", "/contact/"]
+    # email links lead to the runserver of the doc, not to the fresh site's http://localhost/
+    assert visit["link"].startswith("http://127.0.0.1:8000/_segments/p/")

@@ -1,4 +1,6 @@
-"""The lower bounds pyproject.toml declares are the versions CI tests (.ci/lowest.txt)."""
+"""What pyproject.toml declares: lower bounds that CI tests (.ci/lowest.txt), and package data
+that holds every file the app reads at run time (test_install.py runs the checkout from
+PYTHONPATH, so it would not notice a template left out of the wheel)."""
 
 import re
 import tomllib
@@ -47,3 +49,13 @@ def test_the_lowest_wagtail_has_the_page_model_the_migrations_need():
     # Migrations 0003 and 0005 depend on a Wagtail 8 migration (the swappable page model).
     assert declared_lower_bounds()["wagtail"][0] == 8
     assert "Framework :: Wagtail :: 7" not in (ROOT / "pyproject.toml").read_text()
+
+
+def test_every_file_of_the_app_that_is_not_python_is_declared_package_data():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = ROOT / "wagtail_segments"
+    declared = {path for pattern in config["wagtail_segments"] for path in package.glob(pattern) if path.is_file()}
+    needed = {path for path in package.rglob("*")
+              if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts}
+    assert needed, "the app has templates and static files"
+    assert sorted(str(path.relative_to(package)) for path in needed - declared) == []

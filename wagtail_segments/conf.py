@@ -71,6 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_SECRET": None,  # signs webhook bodies (HMAC-SHA256); None: a webhook step needs its own
     "WEBHOOK_SECRETS": {},  # named secrets a webhook step may choose by name
     "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": False,  # True: webhooks may call loopback, private, link-local… addresses
     # Admin
     "ADMIN_PREVIEW_TIMEOUT_MS": 800,  # a segment preview counts for this long, then says "still counting"
     "ADMIN_BULK_TASK_THRESHOLD": 1000,  # bulk actions on more contacts than this run as a task

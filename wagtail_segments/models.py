@@ -32,3 +32,4 @@ from wagtail_segments.segments.models import (  # noqa: F401
     Segment,
     SegmentDailyCount,
 )
+from wagtail_segments.tracking.models import FormMapping  # noqa: F401

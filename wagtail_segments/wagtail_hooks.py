@@ -31,3 +31,14 @@ def marketing_admin_css():
     from django.utils.html import format_html
 
     return format_html('<link rel="stylesheet" href="{}">', static("wagtail_segments/admin/admin.css"))
+
+
+@hooks.register("register_permissions")
+def form_mapping_permissions():
+    """The form mappings are no modeladmin model, so their permissions are offered to groups
+    (Settings → Groups) here."""
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(
+        content_type__app_label="wagtail_segments", codename__in=["view_formmapping", "change_formmapping"],
+    )

@@ -131,9 +131,24 @@ def step(campaign: Campaign, kind: str, parent: Step | None = None, branch: str 
                                name=name, config=config)
 
 
-def send(campaign, message, parent=None, branch="next", name=""):
-    return step(campaign, "action", parent, branch, name or f"Email: {message.name}",
-                action="send_email", message=message.pk)
+def email(message) -> tuple[str, dict]:
+    """An action step sending ``message``: its name and settings."""
+    return f"Email: {message.name}", {"action": "send_email", "message": message.pk}
+
+
+def send(campaign, message, parent=None, branch="next"):
+    name, config = email(message)
+    return step(campaign, "action", parent, branch, name, **config)
+
+
+def decide(campaign: Campaign, parent: Step, question: str, *, yes: tuple[str, dict], no: tuple[str, dict],
+           **condition) -> Step:
+    """A decision after ``parent`` with one action on each branch; ``yes`` and ``no`` are an
+    action's name and settings."""
+    decision = step(campaign, "decision", parent, name=question, **condition)
+    for branch, (name, config) in (("yes", yes), ("no", no)):
+        step(campaign, "action", decision, branch, name, **config)
+    return decision
 
 
 def build_campaigns(pages: dict[str, Page], base_url: str) -> list[str]:
@@ -162,10 +177,8 @@ def build_campaigns(pages: dict[str, Page], base_url: str) -> list[str]:
         entry_segment=segments["lapsed"], reentry=Campaign.Reentry.AFTER_DAYS, reentry_days=180)
     first = send(lapsed, emails["miss-you"])
     wait = step(lapsed, "wait", first, name="Wait 3 days", days=3)
-    opened = step(lapsed, "decision", wait, name="Opened the first email?", did="opened",
-                  message=emails["miss-you"].pk, days=1)
-    step(lapsed, "action", opened, "yes", "Tag: re-engaged", action="add_tags", tags=["re-engaged"])
-    send(lapsed, emails["miss-you-2"], opened, "no")
+    decide(lapsed, wait, "Opened the first email?", did="opened", message=emails["miss-you"].pk, days=1,
+           yes=("Tag: re-engaged", {"action": "add_tags", "tags": ["re-engaged"]}), no=email(emails["miss-you-2"]))
     step(lapsed, "goal", name="Visited again", segment=segments["active-this-week"].pk)
     created.append(lapsed)
 
@@ -174,11 +187,10 @@ def build_campaigns(pages: dict[str, Page], base_url: str) -> list[str]:
                                                   "activate it to send.",
         entry_segment=segments["newsletter-list"], entry_segment_members=True)
     mail = send(newsletter, emails["newsletter"])
-    read = step(newsletter, "decision", mail, name="Opened within a day?", did="opened",
-                message=emails["newsletter"].pk, days=1)
-    step(newsletter, "action", read, "yes", "Tell sales", action="notify_staff", group=sales.pk,
-         note="Read the newsletter within a day.")
-    step(newsletter, "action", read, "no", "SMS instead", action="send_sms", message=sms.pk)
+    decide(newsletter, mail, "Opened within a day?", did="opened", message=emails["newsletter"].pk, days=1,
+           yes=("Tell sales", {"action": "notify_staff", "group": sales.pk,
+                               "note": "Read the newsletter within a day."}),
+           no=("SMS instead", {"action": "send_sms", "message": sms.pk}))
     created.append(newsletter)
 
     nurture = Campaign.objects.create(
@@ -201,11 +213,10 @@ def build_campaigns(pages: dict[str, Page], base_url: str) -> list[str]:
                                     "follow-up by sales if the form is not sent.",
         entry_segment=segments["renewal-due"], reentry=Campaign.Reentry.AFTER_DAYS, reentry_days=300)
     remind = send(renewal, emails["renewal"])
-    answered = step(renewal, "decision", remind, name="Sent the renewal form within 14 days?",
-                    did="submitted", form=pages["renew"].pk, days=14)
-    step(renewal, "action", answered, "yes", "Tag: renewed", action="add_tags", tags=["renewed"])
-    step(renewal, "action", answered, "no", "Tell sales", action="notify_staff", group=sales.pk,
-         note="Renewal form not sent 14 days after the reminder.")
+    decide(renewal, remind, "Sent the renewal form within 14 days?", did="submitted", form=pages["renew"].pk, days=14,
+           yes=("Tag: renewed", {"action": "add_tags", "tags": ["renewed"]}),
+           no=("Tell sales", {"action": "notify_staff", "group": sales.pk,
+                              "note": "Renewal form not sent 14 days after the reminder."}))
     created.append(renewal)
 
     for campaign in created:

@@ -1,5 +1,6 @@
 """What the marketing screens record in Wagtail's audit log (Reports → Site history and each
-object's history): rule changes, member changes and exports, each with the user who did it."""
+object's history): rule changes, member changes and exports, form mappings, each with the user
+who did it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ TEST_SENT = "wagtail_segments.test_sent"
 CONTACT_EXPORTED = "wagtail_segments.contact_exported"
 CONTACT_ERASED = "wagtail_segments.contact_erased"
 TOUCHPOINT_LOGGED = "wagtail_segments.touchpoint_logged"
+FORM_MAPPING_CHANGED = "wagtail_segments.form_mapping_changed"
 
 ACTIONS = {
     RULES_CHANGED: (_("Change segment rules"), _("Segment rules changed")),
@@ -48,6 +50,7 @@ ACTIONS = {
     CONTACT_EXPORTED: (_("Export a contact's data"), _("Everything about the contact exported as JSON")),
     CONTACT_ERASED: (_("Erase a contact"), _("A contact and everything about them erased")),
     TOUCHPOINT_LOGGED: (_("Log a touchpoint"), _("Touchpoint logged")),
+    FORM_MAPPING_CHANGED: (_("Change form mapping"), _("Where the form's answers go changed")),
 }
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from wagtail_segments.contacts.models import Contact, ContactTag, TaggedContact
+from wagtail_segments.contacts.tagging import tag_contacts
 from wagtail_segments.segments import manual
 from wagtail_segments.segments.exporting import CONTACT_COLUMNS, _Echo, guard_cell
 from wagtail_segments.segments.models import Segment
@@ -96,10 +97,10 @@ class AddTag(ContactsBulkAction):
     def apply(self, ids, options):
         tag = self.tag(options["tag"])
         with transaction.atomic():
-            TaggedContact.objects.bulk_create(
-                [TaggedContact(tag=tag, content_object_id=pk) for pk in ids], ignore_conflicts=True,
-            )
-            # Bulk writes send no m2m signal: tell the segments engine, as a tag change would.
+            # One insert, one signal for the batch: campaigns entered by this tag enrol the
+            # newly tagged contacts and decisions waiting for it answer yes, as contact.tags.add()
+            # would make them; the segments engine is told here.
+            tag_contacts(tag, ids)
             mark_contacts_changed(ids, "tags")
         return len(ids)
 

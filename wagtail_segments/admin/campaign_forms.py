@@ -67,7 +67,8 @@ class StepForm(forms.Form):
 
     kind = ""
     name = forms.CharField(label=_("Name"), required=False, max_length=255,
-                           help_text=_("What editors read in the outline and the tree."))
+                           help_text=_("What editors read in the outline and the tree. Empty: what the step "
+                                       "does, such as “Send an email: Welcome”."))
 
     def __init__(self, *args, config: dict | None = None, **kwargs):
         self.stored = dict(config or {})

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -33,7 +34,7 @@ from wagtail_segments.segments.models import Segment
 
 from . import audit
 from .campaign_forms import action_choices, kind_choices, step_form
-from .campaign_tree import build_tree, places
+from .campaign_tree import build_tree, describe, places
 
 VIEW = ("wagtail_segments.view_campaign", "wagtail_segments.change_campaign")
 CHANGE = "wagtail_segments.change_campaign"
@@ -61,6 +62,12 @@ def builder_url(campaign: Campaign | int) -> str:
     return reverse("wagtail_segments_campaign_builder", args=[getattr(campaign, "pk", campaign)])
 
 
+def unknown_sends(campaign: Campaign) -> QuerySet[StepLog]:
+    """The campaign's steps whose outcome a person must settle. The builder counts them on
+    every load: the partial index ``wsg_steplog_unknown`` holds only these rows."""
+    return StepLog.objects.filter(run__campaign=campaign, state=StepLog.State.UNKNOWN)
+
+
 def builder(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     if not can_view(request.user):
@@ -74,7 +81,7 @@ def render_builder(request: HttpRequest, campaign: Campaign, activation_problems
     return TemplateResponse(request, "wagtail_segments/admin/campaign_builder.html", {
         "campaign": campaign, "tree": tree, "activation_problems": activation_problems or [],
         "can_change": user.has_perm(CHANGE), "can_activate": user.has_perm(ACTIVATE),
-        "unknown_count": StepLog.objects.filter(run__campaign=campaign, state=StepLog.State.UNKNOWN).count(),
+        "unknown_count": unknown_sends(campaign).count(),
         "runs_url": reverse("wagtail_segments_campaign_runs", args=[campaign.pk]),
         "edit_url": reverse("wagtail_segments_campaign_modeladmin_edit", args=[campaign.pk]),
         "index_url": reverse("wagtail_segments_campaign_modeladmin_index"),
@@ -113,6 +120,13 @@ def _place_words(parent: Step | None, branch: str) -> str:
     return _("after “%(step)s”, on %(branch)s") % {"step": step_label(parent), "branch": branch_label(branch)}
 
 
+def default_name(step: Step) -> str:
+    """The name of a step the editor left unnamed: what it does, as its card says ("Send an
+    email: Welcome"), so that the tree, the funnel and messages read as words, not as the
+    step's kind and key."""
+    return describe(step)[:Step._meta.get_field("name").max_length]
+
+
 def add_step(request: HttpRequest, pk: int) -> HttpResponse:
     """Choose a kind (and an action), then fill in its settings; the new step goes at the
     place the outline's button named, and what stood there follows it."""
@@ -132,6 +146,7 @@ def add_step(request: HttpRequest, pk: int) -> HttpResponse:
                      action=action, config={"action": action} if action else {})
     if form.is_bound and form.is_valid():
         step = Step(campaign=campaign, kind=kind, name=form.cleaned_data.get("name") or "", config=form.config())
+        step.name = step.name or default_name(step)
         editing.insert_step(step, parent, branch)
         audit.record(campaign, audit.STEP_ADDED, user=request.user, step=str(step.key), label=step_label(step),
                      kind=kind, config=step.config)
@@ -156,6 +171,7 @@ def edit_step(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_bound and form.is_valid():
         before = dict(step.config or {})
         step.name, step.config = form.cleaned_data.get("name") or "", form.config()
+        step.name = step.name or default_name(step)
         step.save(update_fields=["name", "config"])
         audit.record(campaign, audit.STEP_CHANGED, user=request.user, step=str(step.key), label=step_label(step),
                      config=step.config, previous_config=before)
@@ -294,8 +310,7 @@ def campaign_runs(request: HttpRequest, pk: int) -> HttpResponse:
     if state in Run.State.values:
         runs = runs.filter(state=state)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("p"))
-    unknown = (StepLog.objects.filter(run__campaign=campaign, state=StepLog.State.UNKNOWN)
-               .select_related("run__contact", "step").order_by("started_at"))
+    unknown = unknown_sends(campaign).select_related("run__contact", "step").order_by("started_at")
     return TemplateResponse(request, "wagtail_segments/admin/campaign_runs.html", {
         "campaign": campaign, "page": page, "state": state, "states": Run.State.choices, "unknown": unknown,
         "can_change": request.user.has_perm(CHANGE), "back_url": builder_url(campaign),

@@ -8,8 +8,11 @@ a title for screen readers; the table carries the numbers for everyone.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.formats import date_format
 
 WIDTH, HEIGHT = 640, 220
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 16, 32
@@ -45,6 +48,12 @@ def nice_top(value: int) -> int:
             if factor * power >= value:
                 return factor * power
         power *= 10
+
+
+def by_day(series: list[tuple[datetime.date, int]]) -> list[tuple[str, int]]:
+    """``(day, value)`` pairs with each day written the reader's way (their locale's short
+    date), for a chart's labels and its table."""
+    return [(date_format(day, "SHORT_DATE_FORMAT"), value) for day, value in series]
 
 
 def chart(title: str, rows: list[tuple[Any, int]], *, kind: str = "line", value_label: str = "",

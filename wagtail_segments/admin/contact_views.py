@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.http import require_POST
 from taggit.forms import TagField
 
@@ -29,6 +29,7 @@ from wagtail_segments.campaigns.models import Run
 from wagtail_segments.contacts.models import Contact, Event, Touchpoint
 from wagtail_segments.contacts.touchpoints import log_touchpoint
 from wagtail_segments.messaging.models import Consent, Delivery
+from wagtail_segments.messaging.reasons import reason_label, source_label
 from wagtail_segments.privacy import contact_family, erase_contact, export_contact
 from wagtail_segments.segments.models import Membership
 
@@ -73,7 +74,10 @@ class ContactDetailView(ContactInspectView):
         context["memberships"] = (
             Membership.objects.filter(contact=contact).select_related("segment").order_by("segment__name")
         )
-        context["consents"] = Consent.objects.filter(contact=contact).select_related("form_page").order_by("-requested_at")
+        consents = Consent.objects.filter(contact=contact).select_related("form_page").order_by("-requested_at")
+        context["consents"] = [(consent, source_label(consent.source)) for consent in consents]
+        context["do_not_email_reason"] = reason_label(contact.do_not_email_reason)
+        context["do_not_sms_reason"] = reason_label(contact.do_not_sms_reason)
         context["runs"] = (
             Run.objects.filter(contact=contact).select_related("campaign", "step").order_by("-entered_at")[:50]
         )
@@ -136,20 +140,28 @@ def contact_export(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def erasure_counts(contact: Contact) -> list[tuple[str, int]]:
-    """What erasing ``contact`` deletes, by kind, for the confirmation page."""
+def erasure_counts(contact: Contact) -> list[str]:
+    """What erasing ``contact`` deletes, by kind, as lines for the confirmation page (each with
+    its own plural: a count and a noun cannot be pasted together in every language)."""
     family = contact_family(contact)
-    rows = [
-        (_("merged contact records"), len(family) - 1),
-        (_("events on the timeline"), Event.objects.filter(contact__in=family).count()),
-        (_("segment memberships"), Membership.objects.filter(contact__in=family).count()),
-        (_("campaign runs and their history"), Run.objects.filter(contact__in=family).count()),
-        (_("messages sent"), Delivery.objects.filter(contact__in=family).count()),
-        (_("consents"), Consent.objects.filter(contact__in=family).count()),
-        (_("touchpoints"), Touchpoint.objects.filter(contact__in=family).count()),
-        (_("form submissions"), Event.objects.filter(contact__in=family, kind="form_submission").count()),
+    counts = [
+        (len(family) - 1, ngettext_lazy("%(count)s merged contact record", "%(count)s merged contact records", "count")),
+        (Event.objects.filter(contact__in=family).count(),
+         ngettext_lazy("%(count)s event on the timeline", "%(count)s events on the timeline", "count")),
+        (Membership.objects.filter(contact__in=family).count(),
+         ngettext_lazy("%(count)s segment membership", "%(count)s segment memberships", "count")),
+        (Run.objects.filter(contact__in=family).count(),
+         ngettext_lazy("%(count)s campaign run and its history", "%(count)s campaign runs and their history", "count")),
+        (Delivery.objects.filter(contact__in=family).count(),
+         ngettext_lazy("%(count)s message sent", "%(count)s messages sent", "count")),
+        (Consent.objects.filter(contact__in=family).count(),
+         ngettext_lazy("%(count)s consent", "%(count)s consents", "count")),
+        (Touchpoint.objects.filter(contact__in=family).count(),
+         ngettext_lazy("%(count)s touchpoint", "%(count)s touchpoints", "count")),
+        (Event.objects.filter(contact__in=family, kind="form_submission").count(),
+         ngettext_lazy("%(count)s form submission", "%(count)s form submissions", "count")),
     ]
-    return [(label, count) for label, count in rows if count]
+    return [line % {"count": count} for count, line in counts if count]
 
 
 @require_any(ERASE)

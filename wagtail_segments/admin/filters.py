@@ -9,10 +9,12 @@ probing the tagged-contact index).
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from wagtail_segments.contacts.models import ContactTag, TaggedContact
@@ -23,28 +25,44 @@ NO_COUNTRY = "-"
 COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 
 
-class TextListFilter(admin.ListFilter):
-    """A filter the editor types into, with a few links beside: one query string parameter,
-    rendered as links and a small GET form that keeps the listing's other parameters."""
+class ParameterFilter(admin.ListFilter):
+    """A filter on query string parameters of its own (``expected_parameters``, by default
+    ``parameter_name``), always shown, drawn by ``list_filter.html`` as links and, for a filter
+    the editor types into, a small GET form (``typed_choice``)."""
 
     parameter_name: str = ""
-    template = "wagtail_segments/admin/text_list_filter.html"
-    placeholder = ""
+    template = "wagtail_segments/admin/list_filter.html"
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
-        if self.parameter_name in params:
-            value = params.pop(self.parameter_name)
-            self.used_parameters[self.parameter_name] = value[-1] if isinstance(value, list) else value
+        for name in self.expected_parameters():
+            if name in params:
+                value = params.pop(name)
+                self.used_parameters[name] = value[-1] if isinstance(value, list) else value
 
-    def value(self) -> str:
-        return str(self.used_parameters.get(self.parameter_name) or "").strip()
+    def expected_parameters(self) -> list[str]:
+        return [self.parameter_name]
 
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
-        return [self.parameter_name]
+    def typed_choice(self, changelist, inputs: list[dict], input_type: str = "text", labels_hidden: bool = False) -> dict:
+        """The form: ``inputs`` (name, label, value, placeholder), and the listing's other
+        parameters as hidden inputs so that filtering here keeps them."""
+        return {
+            "form": True, "inputs": inputs, "input_type": input_type, "labels_hidden": labels_hidden,
+            "hidden": [(key, value) for key, value in sorted(changelist.params.items())
+                       if key not in self.expected_parameters()],
+        }
+
+
+class TextListFilter(ParameterFilter):
+    """A filter the editor types into, with a few links beside: one query string parameter."""
+
+    placeholder = ""
+
+    def value(self) -> str:
+        return str(self.used_parameters.get(self.parameter_name) or "").strip()
 
     def links(self) -> list[tuple[str, str]]:
         """(value, label) of the links offered besides "All"; none by default."""
@@ -64,15 +82,11 @@ class TextListFilter(admin.ListFilter):
                 "query_string": changelist.get_query_string({self.parameter_name: value}),
                 "display": label,
             }
-        yield {
-            "form": True,
-            "name": self.parameter_name,
+        yield self.typed_choice(changelist, [{
+            "name": self.parameter_name, "label": capfirst(self.title), "placeholder": self.placeholder,
             # The text input shows the value unless a link chose it.
             "value": "" if any(current == value for value, _label in links) else current,
-            "placeholder": self.placeholder,
-            "hidden": [(key, value) for key, value in sorted(changelist.params.items())
-                       if key != self.parameter_name],
-        }
+        }], labels_hidden=True)
 
 
 class CountryFilter(TextListFilter):
@@ -116,30 +130,17 @@ class TagFilter(TextListFilter):
         return queryset.filter(Exists(tagged))
 
 
-class IdentityFilter(admin.ListFilter):
+class IdentityFilter(ParameterFilter):
     """Identified contacts (an email or a user) by default, anonymous ones, or everyone:
     anonymous visitors outnumber known contacts by far and are rarely what an editor wants."""
 
     title = _("identity")
     parameter_name = "identity"
-    template = "wagtail_segments/admin/link_list_filter.html"
     IDENTIFIED, ANONYMOUS, EVERYONE = "identified", "anonymous", "all"
-
-    def __init__(self, request, params, model, model_admin):
-        super().__init__(request, params, model, model_admin)
-        if self.parameter_name in params:
-            value = params.pop(self.parameter_name)
-            self.used_parameters[self.parameter_name] = value[-1] if isinstance(value, list) else value
 
     def value(self) -> str:
         value = self.used_parameters.get(self.parameter_name)
         return value if value in (self.ANONYMOUS, self.EVERYONE) else self.IDENTIFIED
-
-    def has_output(self) -> bool:
-        return True
-
-    def expected_parameters(self) -> list[str]:
-        return [self.parameter_name]
 
     def choices(self, changelist):
         for value, label in ((self.IDENTIFIED, _("Identified")), (self.ANONYMOUS, _("Anonymous")),
@@ -159,26 +160,15 @@ class IdentityFilter(admin.ListFilter):
         return queryset
 
 
-class RangeListFilter(admin.ListFilter):
-    """A filter with a lower and an upper bound typed by the editor (either may be empty):
-    ``<parameter>_from`` and ``<parameter>_to``, one small GET form keeping the other params."""
+class RangeListFilter(ParameterFilter):
+    """A filter with a lower and an upper bound typed by the editor (either may be empty, both
+    are included): ``<parameter>_from`` and ``<parameter>_to`` on the model field ``lookup``."""
 
-    parameter_name: str = ""
     input_type = "text"
-    template = "wagtail_segments/admin/range_list_filter.html"
-
-    def __init__(self, request, params, model, model_admin):
-        super().__init__(request, params, model, model_admin)
-        for name in self.expected_parameters():
-            if name in params:
-                value = params.pop(name)
-                self.used_parameters[name] = value[-1] if isinstance(value, list) else value
+    lookup = ""
 
     def expected_parameters(self) -> list[str]:
         return [f"{self.parameter_name}_from", f"{self.parameter_name}_to"]
-
-    def has_output(self) -> bool:
-        return True
 
     def bound(self, which: str):
         """The typed bound, parsed (None when empty or unreadable)."""
@@ -194,18 +184,21 @@ class RangeListFilter(admin.ListFilter):
             "query_string": changelist.get_query_string(remove=self.expected_parameters()),
             "display": _("All"),
         }
-        yield {
-            "form": True,
-            "input_type": self.input_type,
-            "inputs": [
-                (f"{self.parameter_name}_from", _("%(title)s from") % {"title": str(self.title).capitalize()},
-                 self.used_parameters.get(f"{self.parameter_name}_from", "")),
-                (f"{self.parameter_name}_to", _("%(title)s to") % {"title": str(self.title).capitalize()},
-                 self.used_parameters.get(f"{self.parameter_name}_to", "")),
-            ],
-            "hidden": [(key, value) for key, value in sorted(changelist.params.items())
-                       if key not in self.expected_parameters()],
-        }
+        title = str(self.title).capitalize()
+        yield self.typed_choice(changelist, [
+            {"name": f"{self.parameter_name}_from", "label": _("%(title)s from") % {"title": title},
+             "value": self.used_parameters.get(f"{self.parameter_name}_from", "")},
+            {"name": f"{self.parameter_name}_to", "label": _("%(title)s to") % {"title": title},
+             "value": self.used_parameters.get(f"{self.parameter_name}_to", "")},
+        ], input_type=self.input_type)
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        low, high = self.bound("from"), self.bound("to")
+        if low is not None:
+            queryset = queryset.filter(**{f"{self.lookup}__gte": low})
+        if high is not None:
+            queryset = queryset.filter(**{f"{self.lookup}__lte": high})
+        return queryset
 
 
 class LastSeenFilter(RangeListFilter):
@@ -213,23 +206,14 @@ class LastSeenFilter(RangeListFilter):
 
     title = _("last seen")
     parameter_name = "last_seen"
+    lookup = "last_seen__date"
     input_type = "date"
 
     def parse(self, text: str):
-        import datetime
-
         try:
             return datetime.date.fromisoformat(text)
         except ValueError:
             return None
-
-    def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        start, end = self.bound("from"), self.bound("to")
-        if start:
-            queryset = queryset.filter(last_seen__date__gte=start)
-        if end:
-            queryset = queryset.filter(last_seen__date__lte=end)
-        return queryset
 
 
 class PointsFilter(RangeListFilter):
@@ -237,6 +221,7 @@ class PointsFilter(RangeListFilter):
 
     title = _("points")
     parameter_name = "points"
+    lookup = "points"
     input_type = "number"
 
     def parse(self, text: str):
@@ -244,14 +229,6 @@ class PointsFilter(RangeListFilter):
             return int(text)
         except ValueError:
             return None
-
-    def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        low, high = self.bound("from"), self.bound("to")
-        if low is not None:
-            queryset = queryset.filter(points__gte=low)
-        if high is not None:
-            queryset = queryset.filter(points__lte=high)
-        return queryset
 
 
 class SegmentFilter(admin.SimpleListFilter):

@@ -18,6 +18,7 @@ from wagtail_modeladmin.views import CreateView, EditView, IndexView
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.widgets import AdminPageChooser
+from wagtail.admin.widgets.slug import SlugInput
 
 from wagtail_segments.campaigns.models import LIVE_STATES, Campaign, Run
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
@@ -31,7 +32,7 @@ from .campaign_forms import WEEKDAYS
 from .campaigns import ACTIVATE, BROADCAST
 from .campaigns import VIEW as CAMPAIGN_VIEW
 from .filters import CountryFilter, IdentityFilter, LastSeenFilter, PointsFilter, SegmentFilter, TagFilter
-from .segments import EDIT_RULES, RulesLockedPanel, RulesPreviewPanel, comparable_rules
+from .segments import EDIT_RULES, NameFieldPanel, RulesLockedPanel, RulesPreviewPanel, comparable_rules
 from .contact_views import ContactDetailView
 
 
@@ -179,7 +180,8 @@ class SegmentAdmin(ModelAdmin):
     edit_view_class = SegmentEditView
     form_view_extra_css = ["wagtail_segments/admin/admin.css"]
     panels = [
-        FieldRowPanel([FieldPanel("name"), FieldPanel("slug")]),
+        FieldRowPanel([NameFieldPanel("name", classname="", placeholder=False),
+                       FieldPanel("slug", widget=SlugInput)]),
         FieldPanel("description"),
         FieldRowPanel([FieldPanel("kind"), FieldPanel("active")]),
         MultiFieldPanel(
@@ -214,7 +216,7 @@ class SegmentAdmin(ModelAdmin):
         return format_html('<a href="{}">{}</a>', reverse("wagtail_segments_segment_members", args=[segment.pk]),
                            _("Members of %(segment)s") % {"segment": segment.name})
 
-    members.short_description = _("Members")
+    members.short_description = _("Member list")
 
 
 class ExtraButtonHelper(ButtonHelper):
@@ -354,11 +356,14 @@ class MarketingGroup(ModelAdminGroup):
              PropertyDefinitionAdmin)
 
     def get_submenu_items(self):
-        """modeladmin's items, then the reports (Wagtail report views, admin/reports.py): the
-        marketers find them beside what they report on, not under Wagtail's page reports."""
+        """modeladmin's items, the form mappings (admin/form_mappings.py), then the reports
+        (Wagtail report views, admin/reports.py): the marketers find them beside what they
+        report on, not under Wagtail's page reports."""
+        from .form_mappings import FormMappingMenuItem
         from .reports import report_menu_items
 
         items = super().get_submenu_items()
+        items.append(FormMappingMenuItem(len(items) + 1))
         return items + report_menu_items(len(items) + 1)
 
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_filters
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.reports import ReportView
@@ -34,7 +36,7 @@ from wagtail_segments.segments.models import Segment
 
 from .bulk import denied, permission_name
 from .campaigns import VIEW as CAMPAIGN_VIEW
-from .charts import chart
+from .charts import by_day, chart
 from .segment_views import VIEW as SEGMENT_VIEW
 
 EMAIL_VIEW = ("wagtail_segments.view_emailmessage", "wagtail_segments.change_emailmessage")
@@ -151,7 +153,7 @@ class SegmentSizesReport(MarketingReport):
         if self.segment is not None:
             context["chart"] = chart(
                 _("Members of “%(segment)s”, last %(days)s days") % {"segment": self.segment.name, "days": self.days},
-                [(day.isoformat(), members) for day, members in self.series],
+                by_day(self.series),
                 value_label=_("Members"), label_heading=_("Day"),
             )
         return context
@@ -238,11 +240,14 @@ def funnel(campaign: Campaign) -> list[FunnelRow]:
     return rows
 
 
-class CampaignFilterSet(WagtailFilterSet):
-    campaign = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Campaign"), queryset=Campaign.objects.order_by("name"),
-        empty_label=gettext_lazy("The newest campaign"),
+def campaign_filter(empty_label: str) -> django_filters.ModelChoiceFilter:
+    return django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Campaign"), queryset=Campaign.objects.order_by("name"), empty_label=empty_label,
     )
+
+
+class CampaignFilterSet(WagtailFilterSet):
+    campaign = campaign_filter(gettext_lazy("The newest campaign"))
 
     class Meta:
         model = Campaign
@@ -293,31 +298,62 @@ class CampaignFunnelReport(MarketingReport):
 # ---------------------------------------------------------------------------- email results
 
 RESULT_FIELDS = ("sent", "delivered", "opened", "clicked", "bounced", "unsubscribed")
+RATE_FIELDS = ("open_rate", "click_rate")
 EVENT_FIELDS = {EventKind.EMAIL_DELIVERED.value: "delivered", EventKind.EMAIL_BOUNCED.value: "bounced",
                 EventKind.EMAIL_UNSUBSCRIBED.value: "unsubscribed"}
 
 
-def email_results(messages: list[EmailMessage]) -> list[EmailMessage]:
-    """Set ``sent``, ``delivered``, ``opened``, ``clicked``, ``bounced`` and ``unsubscribed``
-    on each message. Sent counts deliveries that left (test sends left out); opened and
-    clicked count people (a machine open never sets ``opened_at``); delivered, bounced and
+def chosen_deliveries(sent: slice | None = None, campaign: Campaign | None = None) -> Q:
+    """The deliveries a report is about: sent between ``sent.start`` and ``sent.stop`` (either
+    end may be open), by ``campaign``. An empty ``Q`` when neither is given."""
+    chosen = Q()
+    if sent is not None and sent.start is not None:
+        chosen &= Q(sent_at__gte=sent.start)
+    if sent is not None and sent.stop is not None:
+        chosen &= Q(sent_at__lte=sent.stop)
+    if campaign is not None:
+        chosen &= Q(campaign_id=campaign.pk)
+    return chosen
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else ""
+
+
+def email_results(messages: list[EmailMessage], deliveries: Q | None = None) -> list[EmailMessage]:
+    """Set ``sent``, ``delivered``, ``opened``, ``clicked``, ``bounced``, ``unsubscribed``,
+    ``open_rate`` and ``click_rate`` on each message, counting only the ``deliveries`` chosen
+    (see ``chosen_deliveries``; all of them by default).
+
+    Sent counts deliveries that left (test sends left out); opened and clicked count people (a
+    machine open never sets ``opened_at``), and the rates are those people out of the people
+    it was sent to, so a contact mailed twice is not a reader lost. Delivered, bounced and
     unsubscribed count the deliveries the provider's or the unsubscribe page's events name.
     Two aggregate queries, however many messages."""
     by_id = {message.pk: message for message in messages}
     for message in messages:
         for name in RESULT_FIELDS:
             setattr(message, name, 0)
+        message.open_rate = message.click_rate = ""
     if not by_id:
         return messages
-    real = Q(test=False)
-    for row in (Delivery.objects.filter(email_message_id__in=by_id).order_by().values("email_message_id").annotate(
-            sent=Count("id", filter=real & Q(status=Delivery.Status.SENT)),
-            opened=Count("contact_id", filter=real & Q(opened_at__isnull=False), distinct=True),
-            clicked=Count("contact_id", filter=real & Q(clicked_at__isnull=False), distinct=True))):
+    chosen = deliveries if deliveries is not None else Q()
+    real, sent = Q(test=False), Q(test=False, status=Delivery.Status.SENT)
+    for row in (Delivery.objects.filter(chosen, email_message_id__in=by_id).order_by().values("email_message_id")
+                .annotate(sent=Count("id", filter=sent), recipients=Count("contact_id", filter=sent, distinct=True),
+                          opened=Count("contact_id", filter=real & Q(opened_at__isnull=False), distinct=True),
+                          clicked=Count("contact_id", filter=real & Q(clicked_at__isnull=False), distinct=True))):
         message = by_id[row["email_message_id"]]
         message.sent, message.opened, message.clicked = row["sent"], row["opened"], row["clicked"]
-    for row in (Event.objects.filter(kind__in=EVENT_FIELDS, data__message__in=list(by_id)).order_by()
-                .values("kind", "data__message").annotate(n=Count("data__delivery", distinct=True))):
+        message.open_rate = percent(row["opened"], row["recipients"])
+        message.click_rate = percent(row["clicked"], row["recipients"])
+    events = Event.objects.filter(kind__in=EVENT_FIELDS, data__message__in=list(by_id))
+    if chosen:
+        # The events name their delivery in ``data``: keep those of the chosen deliveries
+        # (a primary-key probe per event of these messages, in the same query).
+        events = events.annotate(delivery_pk=Cast(KeyTextTransform("delivery", "data"), BigIntegerField())).filter(
+            Exists(Delivery.objects.filter(chosen, pk=OuterRef("delivery_pk"))))
+    for row in events.order_by().values("kind", "data__message").annotate(n=Count("data__delivery", distinct=True)):
         message = by_id.get(_as_int(row["data__message"]))
         if message is not None:
             setattr(message, EVENT_FIELDS[row["kind"]], row["n"])
@@ -331,6 +367,29 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
+class EmailResultsFilterSet(WagtailFilterSet):
+    """Which deliveries the numbers count: those sent between two days, those of one
+    campaign. An email none of them belongs to is left out of the report."""
+
+    sent = django_filters.DateFromToRangeFilter(label=gettext_lazy("Sent between"), widget=DateRangePickerWidget)
+    campaign = campaign_filter(gettext_lazy("Any campaign"))
+
+    class Meta:
+        model = EmailMessage
+        fields: list[str] = []
+
+    def deliveries(self) -> Q:
+        if not self.is_valid():
+            return Q()
+        return chosen_deliveries(self.form.cleaned_data.get("sent"), self.form.cleaned_data.get("campaign"))
+
+    def filter_queryset(self, queryset):
+        chosen = self.deliveries()
+        if not chosen:
+            return queryset
+        return queryset.filter(Exists(Delivery.objects.filter(chosen, email_message=OuterRef("pk"), test=False)))
+
+
 class EmailResultsReport(MarketingReport):
     page_title = gettext_lazy("Email results")
     permissions = EMAIL_VIEW
@@ -338,6 +397,7 @@ class EmailResultsReport(MarketingReport):
     is_searchable = True
     search_fields = ["name", "subject"]
     search_backend_name = None
+    filterset_class = EmailResultsFilterSet
     index_url_name = "wagtail_segments_report_email_results"
     index_results_url_name = "wagtail_segments_report_email_results_results"
     columns = [
@@ -346,9 +406,11 @@ class EmailResultsReport(MarketingReport):
         *(Column(name, label=label) for name, label in (
             ("sent", gettext_lazy("Sent")), ("delivered", gettext_lazy("Delivered")),
             ("opened", gettext_lazy("Opened (people)")), ("clicked", gettext_lazy("Clicked (people)")),
+            ("open_rate", gettext_lazy("Open rate")), ("click_rate", gettext_lazy("Click rate")),
             ("bounced", gettext_lazy("Bounced")), ("unsubscribed", gettext_lazy("Unsubscribed")))),
     ]
-    list_export = ["name", "subject", *RESULT_FIELDS]
+    list_export = ["name", "subject", "sent", "delivered", "opened", "clicked", *RATE_FIELDS, "bounced",
+                   "unsubscribed"]
     verbose_name_plural = gettext_lazy("emails")
 
     def get_filename(self) -> str:
@@ -357,8 +419,18 @@ class EmailResultsReport(MarketingReport):
     def get_base_queryset(self):
         return EmailMessage.objects.order_by("-updated_at", "-pk")
 
+    def filter_queryset(self, queryset):
+        if self.filters and self.filters.is_valid():
+            return self.filters.filter_queryset(queryset)
+        return queryset
+
+    def get_filtered_queryset(self):
+        # Wagtail's ReportView filters get_queryset()'s result, which the listing view has
+        # already filtered: once is enough.
+        return self.get_queryset()
+
     def decorate_paginated_queryset(self, object_list):
-        return email_results(list(object_list))
+        return email_results(list(object_list), self.filters.deliveries() if self.filters else None)
 
 
 # ---------------------------------------------------------------------------- menu
@@ -396,4 +468,4 @@ def report_urls() -> list:
 
 
 __all__ = ["SegmentSizesReport", "CampaignFunnelReport", "EmailResultsReport", "funnel", "email_results",
-           "report_menu_items", "report_urls"]
+           "chosen_deliveries", "report_menu_items", "report_urls"]

@@ -35,7 +35,7 @@ from wagtail_segments.segments.reminders import expired_count, expired_members
 from wagtail_segments.segments.tasks import enqueue
 
 from . import audit
-from .charts import chart
+from .charts import by_day, chart
 from .permissions import require_any
 
 VIEW = ("wagtail_segments.view_segment", "wagtail_segments.add_segment", "wagtail_segments.change_segment")
@@ -78,7 +78,7 @@ def segment_members(request: HttpRequest, pk: int) -> HttpResponse:
         "add_form": AddMemberForm() if can_change else None,
         "import_form": ImportForm() if can_change else None,
         "size_chart": chart(_("Members of “%(segment)s” by day") % {"segment": segment.name},
-                            [(day.isoformat(), count) for day, count in history],
+                            by_day(history),
                             value_label=_("Members"), label_heading=_("Day")),
     }
     if segment.reminder_days:

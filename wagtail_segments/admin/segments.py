@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from wagtail.admin.panels import Panel
+from wagtail.admin.panels import Panel, TitleFieldPanel
 
 from .preview import Preview, error_messages, preview, segment_from_form
 
@@ -18,6 +18,16 @@ SEGMENT_PERMISSIONS = ("view_segment", "add_segment", "change_segment")
 
 def can_preview(user) -> bool:
     return any(user.has_perm(f"wagtail_segments.{codename}") for codename in SEGMENT_PERMISSIONS)
+
+
+class NameFieldPanel(TitleFieldPanel):
+    """A new segment's name fills in its slug as it is typed, as a page title does. Once the
+    segment is saved, templates may name it by that slug (``{% if_segment %}``), so renaming
+    it leaves the slug alone."""
+
+    class BoundPanel(TitleFieldPanel.BoundPanel):
+        def get_should_apply(self) -> bool:
+            return self.instance is None or self.instance.pk is None
 
 
 class RulesPreviewPanel(Panel):

@@ -62,3 +62,7 @@ urlpatterns += [
 from .reports import report_urls  # noqa: E402
 
 urlpatterns += report_urls()
+
+from .form_mappings import form_mapping_urls  # noqa: E402
+
+urlpatterns += form_mapping_urls()

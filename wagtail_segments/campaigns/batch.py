@@ -30,6 +30,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wagtail_segments.rows import insert_rows
 
@@ -187,4 +188,4 @@ def _alike(runs: list[Run], results: dict) -> list[tuple[dict, list[int]]]:
 def _error_text(error) -> str:
     if isinstance(error, Exception):
         return f"{type(error).__name__}: {error}"
-    return "The action returned no result for this run."
+    return _("The action returned no result for this run.")

@@ -232,7 +232,9 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contact} in {self.campaign} ({self.state})"
+        return _("%(contact)s in %(campaign)s (%(state)s)") % {
+            "contact": self.contact, "campaign": self.campaign, "state": self.get_state_display(),
+        }
 
     @property
     def is_live(self) -> bool:
@@ -263,6 +265,16 @@ class StepLog(models.Model):
         verbose_name = _("step log")
         verbose_name_plural = _("step logs")
         constraints = [models.UniqueConstraint(fields=["run", "step"], name="wsg_one_log_per_run_step")]
+        indexes = [
+            # "steps of campaign C that failed in the last hour" (campaigns/health.py), asked
+            # after every failed attempt: failed logs are few, so this stays small however
+            # many steps were done, and each of the campaign's steps is one range probe.
+            models.Index(fields=["step", "finished_at"], condition=Q(state="failed"), name="wsg_steplog_failed"),
+            # the unknown sends a person must resolve, counted on every campaign's builder
+            models.Index(fields=["run"], condition=Q(state="unknown"), name="wsg_steplog_unknown"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.step} for run {self.run_id}: {self.state}"
+        return _("%(step)s for run %(run)s: %(state)s") % {
+            "step": self.step, "run": self.run_id, "state": self.get_state_display(),
+        }

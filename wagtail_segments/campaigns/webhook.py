@@ -16,6 +16,10 @@ attempt of one (run, step), so the receiver can drop a repeat (a timeout after i
 
 Any answer but 2xx (redirects are not followed), a network error or no answer within
 ``WEBHOOK_TIMEOUT_SECONDS`` fails the attempt, and the engine retries with its back-off.
+So does a host that resolves only to internal addresses (loopback, private, link-local…):
+the call connects only to a public address it has checked (``public_http``), unless
+``WEBHOOK_ALLOW_PRIVATE_ADDRESSES`` is set; a URL with an internal IP written in it is
+refused when the step is checked.
 Not transactional: after a worker crash mid-call the step is *unknown*, never repeated.
 """
 
@@ -25,6 +29,7 @@ import hashlib
 import hmac
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.core.exceptions import ValidationError
@@ -36,6 +41,7 @@ from django.utils.translation import gettext_lazy
 from wagtail_segments.conf import settings as conf
 
 from .actions import Action
+from .public_http import KINDS, InternalAddressRefused, literal_internal_kind, public_opener
 
 SIGNATURE_HEADER = "X-Wagtail-Segments-Signature"
 IDEMPOTENCY_HEADER = "X-Wagtail-Segments-Idempotency-Key"
@@ -70,14 +76,12 @@ def webhook_body(run) -> dict:
     }
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer other than 2xx: following it could lead a POST anywhere."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+_opener = public_opener()
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def refusal(url: str, error: InternalAddressRefused) -> str:
+    return _("Refused to call %(url)s: %(reason)s Webhooks call only public addresses unless the "
+             "WEBHOOK_ALLOW_PRIVATE_ADDRESSES setting allows internal ones.") % {"url": url, "reason": error}
 
 
 class Webhook(Action):
@@ -90,6 +94,13 @@ class Webhook(Action):
             URLValidator(schemes=["http", "https"])(config.get("url") or "")
         except ValidationError:
             problems.append(_("“%(url)s” is not an http or https URL.") % {"url": config.get("url") or ""})
+        else:
+            kind = None if conf.WEBHOOK_ALLOW_PRIVATE_ADDRESSES else literal_internal_kind(
+                urllib.parse.urlsplit(config["url"]).hostname or "")
+            if kind:
+                problems.append(_("“%(url)s” is an internal address (%(kind)s): webhooks call only public "
+                                  "addresses unless the WEBHOOK_ALLOW_PRIVATE_ADDRESSES setting allows "
+                                  "internal ones.") % {"url": config["url"], "kind": KINDS[kind]})
         if config.get("secret_name") and not (conf.WEBHOOK_SECRETS or {}).get(config["secret_name"]):
             problems.append(_("The secret “%(name)s” is not in the WEBHOOK_SECRETS setting.") % {
                 "name": config["secret_name"]})
@@ -114,8 +125,10 @@ class Webhook(Action):
         except urllib.error.HTTPError as error:
             status = error.code
             error.close()
-        except (urllib.error.URLError, OSError) as error:  # refused, DNS, timeout
+        except (urllib.error.URLError, OSError) as error:  # refused, DNS, timeout, internal address
             reason = getattr(error, "reason", error)
+            if isinstance(reason, InternalAddressRefused):
+                raise WebhookFailed(refusal(config["url"], reason)) from None
             raise WebhookFailed(_("No answer from %(url)s: %(reason)s") % {"url": config["url"], "reason": reason}) from None
         if not 200 <= status < 300:
             raise WebhookFailed(_("%(url)s answered %(status)s.") % {"url": config["url"], "status": status})

@@ -249,13 +249,23 @@ def _ticked(value) -> bool:
     return str(value).strip().casefold() not in ("", "false", "0", "no", "off", "none")
 
 
+def asks_everyone_to_confirm(page) -> bool:
+    """The page's code asks every submitter for double opt-in (``segments_double_opt_in``)."""
+    return bool(getattr(page, "segments_double_opt_in", False))
+
+
+def confirmation_field(page) -> str | None:
+    """The clean name of the field that, ticked, asks for double opt-in: the page's
+    ``segments_double_opt_in_field``, else the ``DOUBLE_OPT_IN_FIELD`` setting."""
+    return getattr(page, "segments_double_opt_in_field", None) or conf.DOUBLE_OPT_IN_FIELD or None
+
+
 def wants_confirmation(page, answers: dict) -> bool:
-    """A form page asks for double opt-in when its ``segments_double_opt_in`` is True (every
-    submission), or when the answer named by its ``segments_double_opt_in_field`` (else the
-    ``DOUBLE_OPT_IN_FIELD`` setting) is ticked."""
-    if getattr(page, "segments_double_opt_in", False):
+    """A form page asks for double opt-in for every submission (``asks_everyone_to_confirm``),
+    or when the answer of its ``confirmation_field`` is ticked."""
+    if asks_everyone_to_confirm(page):
         return True
-    field = getattr(page, "segments_double_opt_in_field", None) or conf.DOUBLE_OPT_IN_FIELD
+    field = confirmation_field(page)
     return bool(field) and _ticked(answers.get(field, ""))
 
 

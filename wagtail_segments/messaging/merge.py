@@ -47,6 +47,13 @@ def merge_field_problems(template_string: str) -> list[str]:
     return []
 
 
+def plain_text(rendered: str) -> str:
+    """``rendered`` as an ordinary string. Django marks whatever a template renders as safe
+    HTML, but text rendered without autoescape (SMS, an email's plain-text part) holds a
+    contact's values as typed: a page that shows it must escape it, as it does a plain str."""
+    return str.__str__(rendered)
+
+
 def merge_context(contact: Contact) -> dict:
     """What merge fields may name: the contact's own fields, its company, its properties
     (also at the top level, e.g. ``{{ plan }}``, unless a field has that name)."""
@@ -73,7 +80,8 @@ def render_text(template_string: str, contact: Contact, *, autoescape: bool = Fa
     """
     template = _compile(template_string or "", autoescape)
     try:
-        return template.render(Context({**merge_context(contact), **(extra or {})}, autoescape=autoescape))
+        rendered = template.render(Context({**merge_context(contact), **(extra or {})}, autoescape=autoescape))
+        return rendered if autoescape else plain_text(rendered)
     except (TemplateSyntaxError, TemplateDoesNotExist, TypeError, ValueError, AttributeError) as error:
         # an {% include %} (nothing to include from) or a filter given what it cannot use
         raise MergeFieldError(_("The merge fields cannot be filled in: %(error)s") % {"error": error}) from None

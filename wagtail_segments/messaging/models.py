@@ -137,10 +137,14 @@ class Delivery(models.Model):
                 fields=["provider_message_id"], condition=~Q(provider_message_id=""), name="wsg_delivery_provider_id",
             ),
             models.Index(fields=["campaign_id", "sent_at"], name="wsg_delivery_campaign"),
+            # a run's deliveries, and a step's: Delivery.objects.filter(run_id=…, step_key=…)
+            models.Index(fields=["run_id", "step_key"], name="wsg_delivery_run_step"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.to_address} ({self.status})"
+        return _("%(channel)s to %(address)s (%(status)s)") % {
+            "channel": self.get_channel_display(), "address": self.to_address, "status": self.get_status_display(),
+        }
 
 
 def email_hash(email: str) -> str:

@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from wagtail_segments.conf import settings as conf
 
 from . import links as public_links
-from .merge import MergeFieldError, merge_context, merge_template
+from .merge import MergeFieldError, merge_context, merge_template, plain_text
 from .models import EmailMessage, Purpose
 
 TAG = re.compile(r"{{.*?}}|{%.*?%}", re.S)
@@ -192,7 +192,8 @@ class PreparedEmail:
         # template would (escaped in the HTML unless already safe, as they are in the text).
         html_part = self._slot.sub(lambda m: conditional_escape(slots[m.group(1)]),
                                    self.html.render(Context(values, autoescape=True)))
-        text_part = self._slot.sub(lambda m: slots[m.group(1)], self.text.render(Context(values, autoescape=False)))
+        text_part = plain_text(self._slot.sub(lambda m: slots[m.group(1)],
+                                              self.text.render(Context(values, autoescape=False))))
         return Rendered(subject, preheader, INLINER.inline(html_part), text_part, links,
                         unsubscribe if delivery is not None else "")
 

@@ -119,7 +119,7 @@ class Membership(models.Model):
         indexes = [models.Index(fields=["contact", "segment"], name="wsg_membership_contact")]
 
     def __str__(self) -> str:
-        return f"{self.contact} in {self.segment}"
+        return _("%(contact)s in %(segment)s") % {"contact": self.contact, "segment": self.segment}
 
 
 class PendingEvaluation(models.Model):

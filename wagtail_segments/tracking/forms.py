@@ -1,6 +1,11 @@
 """Submissions of ``wagtail.contrib.forms`` pages: identify the contact by the form's email
 field, copy mapped answers onto the contact and record the answers as an event.
 
+Where each answer goes is decided in three layers, each over the one before: the site setting
+``FORM_FIELD_MAPPING``, the page class's ``segments_field_mapping`` and ``segments_email_field``,
+and what an editor saved in Marketing → Form mappings (``FormMapping``). The code sets
+defaults for every form; the editor, who sees the form, has the last word on one.
+
 Wagtail sends no signal on submission, so this listens to ``post_save`` of every
 ``AbstractFormSubmission`` model and reads the request from the middleware's context; that
 works whatever the page's landing page does (render, redirect) and for custom submission models.
@@ -21,20 +26,30 @@ from wagtail_segments.contacts.models import Company, Contact, EventKind, normal
 from wagtail_segments.contacts.properties import PropertyValueError, normalise_property, property_types
 
 from .context import current_request
-from .filters import is_bot, should_track
 from .details import request_details
+from .filters import is_bot, should_track
+from .models import FormMapping
 from .recorder import new_contact_for, record_event
 from .storable import Unstorable, storable_json, storable_text
 
 logger = logging.getLogger(__name__)
 
-CONTACT_FIELDS = {"first_name", "last_name", "phone", "company"}
+CONTACT_FIELDS = ("first_name", "last_name", "phone", "company")  # in the order the admin lists them
 EMAIL_LENGTH = Contact._meta.get_field("email").max_length
+_SAVED = "_wsg_saved_form_mapping"
 
 
-def form_email_field(page) -> str | None:
-    """The clean name of the field that identifies the submitter: the page's
-    ``segments_email_field`` if it sets one, else its first email-type field."""
+def saved_form_mapping(page) -> FormMapping | None:
+    """What an editor saved for ``page`` in Marketing → Form mappings, or None. Read once per
+    page instance: a submission asks for it several times and pays one query."""
+    if _SAVED not in page.__dict__:
+        page.__dict__[_SAVED] = FormMapping.objects.filter(page_id=page.pk).first() if page.pk else None
+    return page.__dict__[_SAVED]
+
+
+def default_email_field(page) -> str | None:
+    """The identifying field when no editor chose one: the page's ``segments_email_field``
+    if its code sets one, else its first email-type field."""
     override = getattr(page, "segments_email_field", None)
     if override:
         return override
@@ -44,10 +59,37 @@ def form_email_field(page) -> str | None:
     return None
 
 
+def form_email_field(page, answers: dict | None = None) -> str | None:
+    """The clean name of the field that identifies the submitter: the one an editor chose
+    while the form still has it (it is among ``answers``, else among the page's fields), else
+    ``default_email_field``."""
+    saved = saved_form_mapping(page)
+    chosen = saved.email_field if saved is not None else ""
+    if chosen:
+        present = answers if answers is not None else {field.clean_name for field in page.get_form_fields()}
+        if chosen in present:
+            return chosen
+    return default_email_field(page)
+
+
+def default_field_mapping(page) -> dict[str, str | None]:
+    """Where answers go before an editor's choices: the site setting, overridden by the
+    page's ``segments_field_mapping``."""
+    return {**conf.FORM_FIELD_MAPPING, **(getattr(page, "segments_field_mapping", None) or {})}
+
+
 def form_field_mapping(page) -> dict[str, str | None]:
     """Answer name -> contact field ("first_name", "company", …), "properties.<key>", or None
-    to ignore. The site setting is overridden by the page's ``segments_field_mapping``."""
-    return {**conf.FORM_FIELD_MAPPING, **(getattr(page, "segments_field_mapping", None) or {})}
+    to ignore: the site setting < the page's ``segments_field_mapping`` < what an editor saved
+    (``FormMapping.targets``). An answer named nowhere goes to ``target_of``'s default."""
+    saved = saved_form_mapping(page)
+    return {**default_field_mapping(page), **(saved.chosen_targets() if saved is not None else {})}
+
+
+def target_of(mapping: dict[str, str | None], name: str) -> str | None:
+    """Where the answer ``name`` goes under ``mapping``: unmapped answers keep their own name
+    as a property."""
+    return mapping.get(name, f"properties.{name}")
 
 
 def _as_text(value: Any) -> str:
@@ -69,7 +111,7 @@ def storable_answers(answers: dict) -> tuple[dict, list[str]]:
     return kept, errors
 
 
-def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> list[str]:
+def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool, email_field: str | None) -> list[str]:
     """Copy answers onto the contact; returns the errors of answers that could not be typed.
 
     ``overwrite`` is False when the submitter only claimed an existing contact's email:
@@ -77,14 +119,13 @@ def apply_answers(contact: Contact, answers: dict, page, *, overwrite: bool) -> 
     visitor input: made storable (storable.py) before they are copied.
     """
     mapping = form_field_mapping(page)
-    email_field = form_email_field(page)
     types = property_types()
     errors: list[str] = []
     changed: set[str] = set()
     for name, value in answers.items():
         if name == email_field:
             continue
-        target = mapping.get(name, f"properties.{name}")
+        target = target_of(mapping, name)
         if not target:
             continue
         if target not in CONTACT_FIELDS and not target.startswith("properties."):
@@ -182,7 +223,7 @@ def record_form_submission(submission, request: HttpRequest | None = None):
     if not hasattr(page, "get_form_fields"):
         page = page.specific
     answers, unstorable = storable_answers(submission.form_data or {})
-    email_field = form_email_field(page)
+    email_field = form_email_field(page, answers)
     email = storable_text(_as_text(answers.get(email_field))).strip() if email_field else ""
     if "@" not in email or len(email) > EMAIL_LENGTH:
         email = ""
@@ -193,7 +234,7 @@ def record_form_submission(submission, request: HttpRequest | None = None):
         contact, overwrite = _submitter(email, cookie_id, visitor, request, tracking)
         if contact is None:
             return None
-        errors = unstorable + apply_answers(contact, answers, page, overwrite=overwrite)
+        errors = unstorable + apply_answers(contact, answers, page, overwrite=overwrite, email_field=email_field)
         data = {
             "form_page": page.pk,
             "form_title": page.title,

@@ -3,7 +3,9 @@
 Each chunk is one lookup of its emails (locked), one ``bulk_create`` of the new contacts, one
 ``bulk_update`` of the changed ones, and the companies and tags they name. Bulk writes send no
 ``post_save`` or ``m2m_changed``, so each chunk sends ``contacts_imported`` instead, inside its
-transaction (not in a dry run): the segments engine re-evaluates those contacts after commit. A package above contacts that does more
+transaction (not in a dry run): the segments engine re-evaluates those contacts after commit;
+and the tags it gave are announced as ``m2m_changed``, one signal per tag (``contacts.tagging``),
+so that campaigns act on them as on tags added by hand. A package above contacts that does more
 with each chunk (segments: add the contacts to a segment) passes ``after_chunk``, which runs
 inside the chunk's transaction, so that a dry run rolls it back with the rest.
 """
@@ -18,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from wagtail_segments.contacts.models import Company, Contact, ContactTag, TaggedContact
+from wagtail_segments.contacts.tagging import announce_pairs_added
 from wagtail_segments.signals import contacts_imported
 
 from .id_bitmap import IdBitmap
@@ -187,6 +190,9 @@ class ContactWriter:
                 contacts_imported.send(
                     sender=Contact, changed_ids=sorted(changed_ids), tagged_ids=sorted(tagged),
                 )
+            # The tags given, one signal per tag for the chunk: campaigns entered by a tag and
+            # decisions waiting for one hear of them as of a tag added by hand.
+            announce_pairs_added(pairs)
         return result
 
     @staticmethod

@@ -24,6 +24,25 @@ def read_emails(emails: list[str], path: str | None) -> list[str]:
     return found
 
 
+SHOWN_EMAILS = 50
+
+
+def add_segment_arguments(parser, source_help: str) -> None:
+    """The arguments this command shares with remove_from_segment: the segment, the emails and
+    where they come from, and the source recorded."""
+    parser.add_argument("slug", help="The segment's slug.")
+    parser.add_argument("emails", nargs="*", metavar="EMAIL")
+    parser.add_argument("--file", metavar="FILE", help="Also read emails from this file, one per line (- for stdin).")
+    parser.add_argument("--source", default=Membership.Source.MANUAL, choices=Membership.Source.values,
+                        help=source_help)
+
+
+def email_list(label: str, emails: list[str]) -> str:
+    """``label`` and the first emails, for the command's output."""
+    shown = ", ".join(emails[:SHOWN_EMAILS]) + (" …" if len(emails) > SHOWN_EMAILS else "")
+    return f"{label} ({len(emails)}): {shown}"
+
+
 def get_segment(slug: str) -> Segment:
     segment = Segment.objects.filter(slug=slug).first()
     if segment is None:
@@ -38,12 +57,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help="The segment's slug.")
-        parser.add_argument("emails", nargs="*", metavar="EMAIL")
-        parser.add_argument("--file", metavar="FILE", help="Also read emails from this file, one per line (- for stdin).")
+        add_segment_arguments(parser, "The membership source to record (default: manual).")
         parser.add_argument("--create", action="store_true", help="Create a contact for an email no contact has.")
-        parser.add_argument("--source", default=Membership.Source.MANUAL, choices=Membership.Source.values,
-                            help="The membership source to record (default: manual).")
 
     def handle(self, *args, slug, emails=(), file=None, create=False, source=Membership.Source.MANUAL, **options):
         segment = get_segment(slug)
@@ -69,5 +84,4 @@ class Command(BaseCommand):
         )
         if missing:
             label = "Not valid emails" if create else "No contact with these emails"
-            self.stdout.write(f"{label} ({len(missing)}): " + ", ".join(missing[:50])
-                              + (" …" if len(missing) > 50 else ""))
+            self.stdout.write(email_list(label, missing))

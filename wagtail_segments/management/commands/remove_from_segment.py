@@ -4,7 +4,7 @@ from wagtail_segments.contacts.lookup import contacts_by_email
 from wagtail_segments.segments.manual import remove_contacts
 from wagtail_segments.segments.models import Membership
 
-from .add_to_segment import get_segment, read_emails
+from .add_to_segment import add_segment_arguments, email_list, get_segment, read_emails
 
 
 class Command(BaseCommand):
@@ -14,11 +14,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help="The segment's slug.")
-        parser.add_argument("emails", nargs="*", metavar="EMAIL")
-        parser.add_argument("--file", metavar="FILE", help="Also read emails from this file, one per line (- for stdin).")
-        parser.add_argument("--source", default=Membership.Source.MANUAL, choices=Membership.Source.values,
-                            help="The source recorded on the exclusion and the event (default: manual).")
+        add_segment_arguments(parser, "The source recorded on the exclusion and the event (default: manual).")
 
     def handle(self, *args, slug, emails=(), file=None, source=Membership.Source.MANUAL, **options):
         segment = get_segment(slug)
@@ -30,5 +26,4 @@ class Command(BaseCommand):
             f"{segment.member_count} members now."
         )
         if missing:
-            self.stdout.write(f"No contact with these emails ({len(missing)}): " + ", ".join(missing[:50])
-                              + (" …" if len(missing) > 50 else ""))
+            self.stdout.write(email_list("No contact with these emails", missing))

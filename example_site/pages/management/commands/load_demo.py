@@ -1,10 +1,11 @@
 """``manage.py load_demo``: the example site's pages, an ``admin`` login and a few hundred
 demo contacts with believable histories (page views, time on page, custom events, UTM
 campaign visits, form submissions, tags, points, companies), and the segments a small
-organisation starts with: Leads, Subscribers, Customers, Donors, Attendees and Members.
+organisation starts with: Leads, Subscribers, Customers, Donors, Attendees and Members; and
+where three of its forms send their answers (Marketing → Form mappings).
 
 Running it again changes nothing: pages are found by slug, the admin user by username,
-segments by slug (an editor's changes to them are kept), and demo contacts are not loaded
+segments by slug and form mappings by page (an editor's changes to them are kept), and demo contacts are not loaded
 twice (``--reset`` deletes them and loads them afresh). The dynamic segments are rebuilt on
 each run; the static one (Donors) gets its members only while it has none.
 
@@ -41,6 +42,7 @@ from wagtail_segments.models import (
     Contact,
     ContactTag,
     Event,
+    FormMapping,
     PropertyDefinition,
     Segment,
     TaggedContact,
@@ -625,8 +627,7 @@ class DemoBuilder:
             return answers
         company = contact.company.name if contact.company else ""
         if form_key == "contact":
-            message = rng.choice(MESSAGES)
-            contact.properties["message"] = message
+            message = rng.choice(MESSAGES)  # not on the contact: the demo's form mapping ignores it
             return {
                 "first_name": contact.first_name, "last_name": contact.last_name,
                 "email": contact.email, "company": company, "message": message,
@@ -822,6 +823,28 @@ def build_segments(pages: dict[str, Page], seed: int) -> dict[str, int]:
     return sizes
 
 
+# --------------------------------------------------------------------------- form mappings
+
+# What an editor would choose in Marketing → Form mappings for the demo's forms: the typed
+# properties pinned, and the contact form's message left on the timeline (it is about one
+# question, not about the contact). The other fields keep the site's defaults.
+DEMO_FORM_MAPPINGS = {
+    "demo": {"team_size": "properties.team_size"},
+    "newsletter": {"date_of_birth": "properties.date_of_birth"},
+    "contact": {"message": None},
+}
+
+
+def build_form_mappings(pages: dict[str, Page]) -> int:
+    """The demo forms' mappings, created once (an editor's later changes are kept); returns
+    how many were created."""
+    created = 0
+    for key, targets in DEMO_FORM_MAPPINGS.items():
+        _, was_created = FormMapping.objects.get_or_create(page=pages[key], defaults={"targets": targets})
+        created += was_created
+    return created
+
+
 # --------------------------------------------------------------------------- reset
 
 
@@ -871,6 +894,7 @@ class Command(BaseCommand):
             raise CommandError("--contacts cannot be negative.")
         with transaction.atomic():
             pages, site, pages_created = build_pages()
+            mappings_created = build_form_mappings(pages)
             admin_created = ensure_admin()
             removed = delete_demo_data() if reset else 0
             existing = demo_contacts().count()
@@ -883,7 +907,7 @@ class Command(BaseCommand):
             segment_sizes = build_segments(pages, seed)
         with transaction.atomic():
             campaigns = build_campaigns(pages, site.root_url)
-        parts = [f"{len(pages)} pages ({pages_created} new)"]
+        parts = [f"{len(pages)} pages ({pages_created} new)", f"{mappings_created} form mappings new"]
         parts.append("admin/admin created" if admin_created else "admin user kept")
         if reset:
             parts.append(f"{removed} old demo contacts deleted")
