@@ -38,6 +38,25 @@ def test_preview_counts_the_unsaved_rules_and_lists_the_newest(admin_client):
     assert not Segment.objects.exists()
 
 
+def test_preview_counts_every_match_and_lists_the_newest_twenty(admin_client):
+    """One query answers both: the count is of all matches, not of the 20 shown. A rule that
+    counts events per contact (grouped in the database) decides who matches."""
+    pricing = factories.content_page("Pricing")
+    contacts = [factories.contact(email=f"c{n:03}@example.com") for n in range(66)]
+    for n, contact in enumerate(contacts):
+        for _view in range(n % 3):
+            factories.event(contact, "page_view", page=pricing)
+    matching = [c for n, c in enumerate(contacts) if n % 3 == 2]  # 22 with two views
+
+    html = admin_client.post(PREVIEW, segment_form(
+        rule("page_views", page=pricing.pk, count=2, window="ever"))).content.decode()
+    assert 'data-wsg-preview-count="22"' in html
+    shown = [c for c in contacts if c.email in html]
+    assert shown == sorted(matching, key=lambda c: c.pk)[2:]
+    positions = [html.index(c.email) for c in shown]
+    assert positions == sorted(positions, reverse=True)  # newest first
+
+
 def test_preview_of_a_nested_group(admin_client):
     pricing = factories.content_page("Pricing")
     viewer = tagged("viewer@example.com", "lead")
