@@ -3,7 +3,7 @@ engine's own transactions, ended with them, and never less memory than the host 
 PostgreSQL only: on SQLite the engine's queries run in a plain transaction."""
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from tests.concurrency import postgresql_only
 from wagtail_segments.segments.database import segment_queries
@@ -45,3 +45,36 @@ def test_a_host_work_mem_larger_than_the_engines_is_kept(host_work_mem):
     host_work_mem("256MB")
     with segment_queries():
         assert current()["work_mem"] == "256MB"
+
+
+def statement_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_time_limit_lasts_for_the_engines_transaction_alone():
+    host = statement_timeout()
+    with segment_queries(statement_timeout_ms=100):
+        assert statement_timeout() == "100ms"
+        with pytest.raises(OperationalError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(1)")
+    assert statement_timeout() == host
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_host_transaction_the_hosts_time_limit_comes_back():
+    """Under ATOMIC_REQUESTS the engine's block is a savepoint of the host's transaction: the
+    host's timeout is put back after it, whether its query finished or was stopped."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '5s'")
+        with segment_queries(statement_timeout_ms=100):
+            assert statement_timeout() == "100ms"
+        assert statement_timeout() == "5s"
+        with pytest.raises(OperationalError), segment_queries(statement_timeout_ms=100), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(1)")
+        assert statement_timeout() == "5s"

@@ -34,10 +34,31 @@ POSTGRES_SETTINGS = (
 
 
 @contextmanager
-def segment_queries() -> Iterator[None]:
-    """A transaction with the engine's planner settings (they end with it)."""
+def segment_queries(*, statement_timeout_ms: int | None = None) -> Iterator[None]:
+    """A transaction with the engine's planner settings (they end with it).
+
+    ``statement_timeout_ms`` (PostgreSQL; ignored elsewhere) stops each statement of the block
+    after that long, with a QueryCanceled error: the admin's live preview. It is set by the same statement as
+    the planner settings, so the guard costs no round trip of its own; inside a longer
+    transaction of the host's (``ATOMIC_REQUESTS``) the host's timeout is put back after the
+    block, and when the block fails its savepoint's rollback puts it back.
+    """
+    outer = connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(POSTGRES_SETTINGS, [SEGMENT_WORK_MEM, SEGMENT_WORK_MEM])
+        if connection.vendor != "postgresql":
+            yield
+            return
+        sql, params = POSTGRES_SETTINGS, [SEGMENT_WORK_MEM, SEGMENT_WORK_MEM]
+        previous = None
+        with connection.cursor() as cursor:
+            if statement_timeout_ms is not None:
+                if outer:
+                    cursor.execute("SHOW statement_timeout")
+                    previous = cursor.fetchone()[0]
+                sql += ", set_config('statement_timeout', %s, true)"
+                params.append(str(int(statement_timeout_ms)))
+            cursor.execute(sql, params)
         yield
+        if previous is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
