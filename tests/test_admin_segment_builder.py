@@ -85,6 +85,22 @@ def test_incomplete_rules_answer_with_the_problem(admin_client):
     assert "cannot be previewed yet" in html and "Rule 1, page: This field is required." in html
 
 
+def test_a_field_the_choosers_do_not_offer_is_refused(admin_client):
+    """The choices read from the database (contact fields and properties, form fields) still
+    bound what a rule may name."""
+    form = factories.form_page("Newsletter", fields=[("Team size", "singleline")])
+    html = admin_client.post(PREVIEW, segment_form(
+        rule("contact_field", field="properties.undeclared", operator="eq", value="x"),
+        rule("form_submitted", page=form.pk, answer_field="not_a_field"),
+    )).content.decode()
+    assert "cannot be previewed yet" in html
+    assert "Rule 1, field: Select a valid choice." in html
+    assert "Rule 2, answer field: Select a valid choice." in html
+    html = admin_client.post(PREVIEW, segment_form(
+        rule("form_submitted", page=form.pk, answer_field="team_size"))).content.decode()
+    assert 'data-wsg-preview-count="0"' in html
+
+
 def test_preview_refuses_a_cycle(admin_client):
     a = segment(rule("tags", tags="x"), name="A", slug="a")
     b = segment(rule("segment", segment=str(a.pk)), name="B", slug="b")
