@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.test.client import ClientHandler, RequestFactory
 from django.utils import timezone
 
-from wagtail_segments.segments.database import segment_queries
+from wagtail_segments.segments.database import preview_queries, segment_queries
 
 from . import data, scenario
 
@@ -60,7 +60,7 @@ def hand_ids(meta: dict, now) -> list[int]:
 
 
 def hand_count(meta: dict, now) -> int:
-    with segment_queries(), connection.cursor() as cursor:  # the engine's session settings, to be fair
+    with preview_queries(), connection.cursor() as cursor:  # the preview's session settings, to be fair
         cursor.execute(scenario.hand_sql(connection.vendor, count=True), scenario.hand_params(meta, now, connection))
         return cursor.fetchone()[0]
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from wagtail_segments import conf
 from wagtail_segments.contacts.models import Contact
 from wagtail_segments.segments.compiler import matching_contacts
-from wagtail_segments.segments.database import segment_queries
+from wagtail_segments.segments.database import preview_queries
 from wagtail_segments.segments.models import Segment
 from wagtail_segments.segments.rules import RuleContext
 
@@ -52,15 +52,15 @@ def _timed_out(error: OperationalError) -> bool:
 
 @contextmanager
 def time_limit(milliseconds: int) -> Iterator[None]:
-    """The engine's transaction (``segment_queries``), its queries stopped after
+    """The preview's transaction (``preview_queries``), its queries stopped after
     ``milliseconds``: StillCounting.
 
-    PostgreSQL: ``statement_timeout``, set with the engine's planner settings in one
+    PostgreSQL: ``statement_timeout``, set with the preview's planner settings in one
     statement. SQLite: a progress handler that interrupts the statement after the deadline.
     Other databases run unguarded.
     """
     try:
-        with segment_queries(statement_timeout_ms=milliseconds):
+        with preview_queries(statement_timeout_ms=milliseconds):
             if connection.vendor == "sqlite":
                 deadline = time.monotonic() + milliseconds / 1000
                 raw = connection.connection
