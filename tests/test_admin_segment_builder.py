@@ -38,6 +38,25 @@ def test_preview_counts_the_unsaved_rules_and_lists_the_newest(admin_client):
     assert not Segment.objects.exists()
 
 
+def test_preview_counts_every_match_and_lists_the_newest_twenty(admin_client):
+    """One query answers both: the count is of all matches, not of the 20 shown. A rule that
+    counts events per contact (grouped in the database) decides who matches."""
+    pricing = factories.content_page("Pricing")
+    contacts = [factories.contact(email=f"c{n:03}@example.com") for n in range(66)]
+    for n, contact in enumerate(contacts):
+        for _view in range(n % 3):
+            factories.event(contact, "page_view", page=pricing)
+    matching = [c for n, c in enumerate(contacts) if n % 3 == 2]  # 22 with two views
+
+    html = admin_client.post(PREVIEW, segment_form(
+        rule("page_views", page=pricing.pk, count=2, window="ever"))).content.decode()
+    assert 'data-wsg-preview-count="22"' in html
+    shown = [c for c in contacts if c.email in html]
+    assert shown == sorted(matching, key=lambda c: c.pk)[2:]
+    positions = [html.index(c.email) for c in shown]
+    assert positions == sorted(positions, reverse=True)  # newest first
+
+
 def test_preview_of_a_nested_group(admin_client):
     pricing = factories.content_page("Pricing")
     viewer = tagged("viewer@example.com", "lead")
@@ -64,6 +83,22 @@ def test_preview_names_a_rule_whose_page_was_deleted(admin_client):
 def test_incomplete_rules_answer_with_the_problem(admin_client):
     html = admin_client.post(PREVIEW, segment_form(rule("form_submitted", page=None))).content.decode()
     assert "cannot be previewed yet" in html and "Rule 1, page: This field is required." in html
+
+
+def test_a_field_the_choosers_do_not_offer_is_refused(admin_client):
+    """The choices read from the database (contact fields and properties, form fields) still
+    bound what a rule may name."""
+    form = factories.form_page("Newsletter", fields=[("Team size", "singleline")])
+    html = admin_client.post(PREVIEW, segment_form(
+        rule("contact_field", field="properties.undeclared", operator="eq", value="x"),
+        rule("form_submitted", page=form.pk, answer_field="not_a_field"),
+    )).content.decode()
+    assert "cannot be previewed yet" in html
+    assert "Rule 1, field: Select a valid choice." in html
+    assert "Rule 2, answer field: Select a valid choice." in html
+    html = admin_client.post(PREVIEW, segment_form(
+        rule("form_submitted", page=form.pk, answer_field="team_size"))).content.decode()
+    assert 'data-wsg-preview-count="0"' in html
 
 
 def test_preview_refuses_a_cycle(admin_client):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.db.models import Count, Window
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from wagtail_segments import conf
 from wagtail_segments.contacts.models import Contact
 from wagtail_segments.segments.compiler import matching_contacts
-from wagtail_segments.segments.database import segment_queries
+from wagtail_segments.segments.database import preview_queries
 from wagtail_segments.segments.models import Segment
 from wagtail_segments.segments.rules import RuleContext
 
@@ -52,24 +52,16 @@ def _timed_out(error: OperationalError) -> bool:
 
 @contextmanager
 def time_limit(milliseconds: int) -> Iterator[None]:
-    """Run the block's queries for at most ``milliseconds``, else raise StillCounting.
+    """The preview's transaction (``preview_queries``), its queries stopped after
+    ``milliseconds``: StillCounting.
 
-    PostgreSQL: ``statement_timeout`` set for this transaction only (and put back when the
-    block ran inside a longer one, e.g. under ATOMIC_REQUESTS). SQLite: a progress handler
-    that interrupts the statement after the deadline. Other databases run unguarded.
+    PostgreSQL: ``statement_timeout``, set with the preview's planner settings in one
+    statement. SQLite: a progress handler that interrupts the statement after the deadline.
+    Other databases run unguarded.
     """
     try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SHOW statement_timeout")
-                    previous = cursor.fetchone()[0]
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(milliseconds))])
-                yield
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-            elif connection.vendor == "sqlite":
-                connection.ensure_connection()
+        with preview_queries(statement_timeout_ms=milliseconds):
+            if connection.vendor == "sqlite":
                 deadline = time.monotonic() + milliseconds / 1000
                 raw = connection.connection
                 raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_CHECK_EVERY)
@@ -141,7 +133,7 @@ def preview(segment: Segment) -> Preview:
         .values_list("pk", "total")[:PREVIEW_SIZE]
     )
     try:
-        with time_limit(conf.settings.ADMIN_PREVIEW_TIMEOUT_MS), segment_queries():
+        with time_limit(conf.settings.ADMIN_PREVIEW_TIMEOUT_MS):
             rows = list(newest)
     except StillCounting:
         result.still_counting = True

@@ -65,7 +65,18 @@ class FormFieldSelect(forms.Select):
         return groups
 
 
-class FormFieldChoiceBlock(blocks.ChoiceBlock):
+class QueriedChoiceBlock(blocks.ChoiceBlock):
+    """A choice among text values read from the database when the rules are cleaned.
+
+    Wagtail's ChoiceBlock.clean reads the choices twice: to validate the value, then to give
+    it its choice's type. For text the second read changes nothing, and it repeats the
+    queries on every clean (the live preview cleans the rules at each change)."""
+
+    def clean(self, value):
+        return super(blocks.ChoiceBlock, self).clean(value)
+
+
+class FormFieldChoiceBlock(QueriedChoiceBlock):
     """The field of a form page, chosen by its label; stored as the field's name."""
 
     def __init__(self, **kwargs):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from wagtail_segments.contacts.models import EventKind
 from wagtail_segments.signals import segment_entered, segment_left
 
-from .database import segment_queries
+from .database import preview_queries, segment_queries
 from .compiler import dependencies, matching_contacts, moving_events
 from .models import Membership, PendingEvaluation, Segment
 from .rules import RuleContext
@@ -223,7 +223,7 @@ def count_matches(segment: Segment, *, now=None) -> int:
     """How many contacts the segment's rules match now, saved or not: the live preview of an
     editor changing rules. One COUNT over the compiled query; manual includes and excludes
     are not counted (they belong to a saved segment's members)."""
-    with segment_queries():
+    with preview_queries():
         return matching_contacts(segment, RuleContext(now=now or timezone.now())).count()
 
 

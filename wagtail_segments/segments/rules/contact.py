@@ -12,7 +12,7 @@ from wagtail import blocks
 from wagtail_segments.contacts.models import PropertyDefinition, TaggedContact
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 
-from ..choosers import ContactTagsBlock
+from ..choosers import ContactTagsBlock, QueriedChoiceBlock
 from .base import COUNTRY_CHANGED, LAST_SEEN_CHANGED, NOTHING, BrokenRule, Rule, RuleContext, register, split_list
 from .operators import NUMBER_OPERATORS, TEXT_OPERATORS, Column, DateOperand, JsonKey, compare, definite
 
@@ -74,7 +74,7 @@ class ContactFieldRule(Rule):
 
     def child_blocks(self):
         return [
-            ("field", blocks.ChoiceBlock(choices=contact_field_choices, label=_("Field"))),
+            ("field", QueriedChoiceBlock(choices=contact_field_choices, label=_("Field"))),
             ("operator", blocks.ChoiceBlock(choices=TEXT_OPERATORS, default="eq", label=_("Operator"))),
             ("value", blocks.CharBlock(required=False, label=_("Value"))),
         ]
@@ -166,7 +166,7 @@ class DateRule(Rule):
 
     def child_blocks(self):
         return [
-            ("field", blocks.ChoiceBlock(choices=date_field_choices, label=_("Date"))),
+            ("field", QueriedChoiceBlock(choices=date_field_choices, label=_("Date"))),
             ("operator", blocks.ChoiceBlock(choices=DATE_OPERATORS, default="within_last_days", label=_("Operator"))),
             ("date", blocks.DateBlock(required=False, label=_("Date"))),
             ("end_date", blocks.DateBlock(required=False, label=_("End date"))),
