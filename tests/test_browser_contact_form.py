@@ -59,3 +59,19 @@ def test_editor_changes_a_date_and_a_number_property(page, live_requests, editor
     page.emulate_media(color_scheme="dark")
     assert_accessible(page)
     page.emulate_media(color_scheme="light")
+
+
+def test_editor_declares_a_property_by_its_label_and_the_key_follows(page, live_requests, editor_user):
+    sign_in(page, "editor", "correct horse")
+    page.goto("/admin/wagtail_segments/propertydefinition/create/")
+    page.get_by_role("textbox", name="Label").fill("Renewal date - Größe")
+    page.get_by_role("textbox", name="Label").press("Tab")
+    expect(page.get_by_role("textbox", name="Key")).to_have_value("renewal_date_grosse")
+    page.get_by_role("combobox", name="Type").select_option(label="Date")
+    page.screenshot(path=f"{ARTIFACTS}/property_create.png", full_page=True)
+    assert_accessible(page)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("link", name="Renewal date - Größe")).to_be_visible()
+    live_requests.wait_until_idle()
+
+    assert PropertyDefinition.objects.get().key == "renewal_date_grosse"

@@ -160,8 +160,18 @@ class PropertyDefinitionAdmin(ModelAdmin):
     model = PropertyDefinition
     menu_label = _("Contact properties")
     menu_icon = "list-ul"
-    list_display = ("key", "label", "type")
+    list_display = ("label", "key", "type")
     search_fields = ("key", "label")
+    # The key follows the label as it is typed (a new property only): a marketer names the
+    # property, the key is derived, with underscores so that merge fields can read it.
+    panels = [
+        NameFieldPanel("label", targets=["key"], placeholder=False, classname=""),
+        FieldPanel("key", widget=SlugInput(formatters=[(r"[\s-]+", "_")], attrs={"data-w-slug-allow-unicode-value": False}),
+                   help_text=_("How forms, imports, messages ({{ properties.key }}) and code name it; "
+                               "filled in from the label.")),
+        FieldPanel("type"),
+        FieldPanel("description"),
+    ]
 
 
 class RulesAuditMixin:
