@@ -33,6 +33,7 @@ from .campaign_forms import WEEKDAYS
 from .campaigns import ACTIVATE, BROADCAST
 from .campaigns import VIEW as CAMPAIGN_VIEW
 from .filters import CountryFilter, IdentityFilter, LastSeenFilter, PointsFilter, SegmentFilter, TagFilter
+from .merge_fields import MergeFieldsPanel
 from .segments import EDIT_RULES, NameFieldPanel, RulesLockedPanel, RulesPreviewPanel, comparable_rules
 from .contact_form import ContactForm, ObjectListWithProperties, PropertiesPanel
 from .contact_views import ContactDetailView
@@ -368,6 +369,7 @@ class EmailMessageAdmin(ModelAdmin):
     panels = [
         FieldPanel("name"), FieldPanel("subject"), FieldPanel("preheader"), FieldPanel("body"),
         FieldPanel("purpose"), FieldRowPanel([FieldPanel("from_email"), FieldPanel("reply_to")]),
+        MergeFieldsPanel(heading=_("Merge fields you can use")),
     ]
 
 
@@ -379,7 +381,8 @@ class SmsMessageAdmin(ModelAdmin):
     list_filter = ("purpose",)
     search_fields = ("name", "body")
     button_helper_class = SmsButtonHelper
-    panels = [FieldPanel("name"), FieldPanel("body"), FieldPanel("purpose")]
+    panels = [FieldPanel("name"), FieldPanel("body"), FieldPanel("purpose"),
+              MergeFieldsPanel(heading=_("Merge fields you can use"))]
 
 
 class MarketingGroup(ModelAdminGroup):
