@@ -209,3 +209,17 @@ def test_a_property_stored_while_the_form_is_being_saved_is_kept(admin_client, a
 
     ann.refresh_from_db()
     assert ann.properties["newsletter"] == "yes" and ann.properties["seats"] == 6
+
+
+def test_the_time_zone_is_chosen_from_a_list_and_an_unknown_stored_one_is_kept(admin_client, declared):
+    html = admin_client.get(CREATE).content.decode()
+    zone = BeautifulSoup(html, "html.parser").find("select", attrs={"name": "time_zone"})
+    assert zone.find("option")["value"] == "" and zone.find("option", value="Europe/Paris")
+
+    odd = factories.contact(email="odd@example.com", time_zone="Mars/Olympus")
+    data = posted(admin_client.get(edit_url(odd)).content.decode())
+    assert data["time_zone"] == "Mars/Olympus"
+    data["first_name"] = "Odd"
+    admin_client.post(edit_url(odd), data)
+    odd.refresh_from_db()
+    assert (odd.first_name, odd.time_zone) == ("Odd", "Mars/Olympus")

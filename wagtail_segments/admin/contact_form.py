@@ -14,6 +14,7 @@ field (Django's ``show_hidden_initial``), so "changed" means changed by the edit
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -34,6 +35,16 @@ from .timeline import as_text
 FIELD_PREFIX = "property__"  # no model field has a double underscore in its name
 Type = PropertyDefinition.Type
 BOOLEAN_CHOICES = [("", _("Not set")), ("true", _("Yes")), ("false", _("No"))]
+
+
+def time_zone_choices(stored: str = "") -> list[tuple[str, str]]:
+    """Every IANA time zone by name, after "the site's"; a stored name that is not one stays
+    listed, marked, so that saving the contact does not clear it."""
+    zones = sorted(zoneinfo.available_timezones())
+    choices = [("", _("The site's time zone"))] + [(zone, zone) for zone in zones]
+    if stored and stored not in zones:
+        choices.append((stored, _("%(zone)s (not a known time zone)") % {"zone": stored}))
+    return choices
 
 
 def shown_text(value: Any) -> str:
@@ -107,6 +118,8 @@ class ContactForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "time_zone" in self.fields:
+            self.fields["time_zone"].widget = forms.Select(choices=time_zone_choices(self.instance.time_zone))
         stored = self.instance.properties or {}
         self.property_names: dict[str, str] = {}  # form field name -> property key
         for definition in PropertyDefinition.objects.order_by("label", "key"):

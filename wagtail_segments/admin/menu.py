@@ -111,7 +111,7 @@ class ContactAdmin(ModelAdmin):
         FieldPanel("tags", widget=TagWidget()),
         FieldRowPanel([FieldPanel("points"), FieldPanel("country")]),
         FieldRowPanel([FieldPanel("first_seen"), FieldPanel("last_seen")]),
-        FieldPanel("time_zone"),
+        FieldPanel("time_zone", help_text=_("Send windows open in the contact's time zone; none chosen: the site's.")),
         FieldRowPanel([FieldPanel("do_not_email"), FieldPanel("do_not_email_reason")]),
         FieldRowPanel([FieldPanel("do_not_sms"), FieldPanel("do_not_sms_reason")]),
     ], base_form_class=ContactForm)
