@@ -186,7 +186,8 @@ class PropertiesPanel(Panel):
         def others(self) -> list[tuple[str, str]]:
             declared = getattr(self.form, "declared_keys", set())
             stored = (self.instance.properties if self.instance is not None else None) or {}
-            return [(str(key), as_text(value, None)) for key, value in stored.items() if key not in declared]
+            # By key: PostgreSQL's jsonb keeps no insertion order, so stored order would differ by database.
+            return sorted((str(key), as_text(value, None)) for key, value in stored.items() if key not in declared)
 
         def is_shown(self) -> bool:
             return bool(getattr(self.form, "property_names", None) or self.others())
