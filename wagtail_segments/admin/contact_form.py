@@ -209,4 +209,5 @@ class ObjectListWithProperties(ObjectList):
     class BoundPanel(ObjectList.BoundPanel):
         def render_missing_fields(self):
             claimed = {*self.panel.get_form_options().get("fields", []), *getattr(self.form, "property_names", ())}
-            return mark_safe("".join(str(self.form[name]) for name in self.form.fields if name not in claimed))  # noqa: S308 - rendered by Django
+            missing = "".join(str(self.form[name]) for name in self.form.fields if name not in claimed)
+            return mark_safe(missing)  # noqa: S308 - each rendered by Django

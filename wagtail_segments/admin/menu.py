@@ -167,7 +167,8 @@ class PropertyDefinitionAdmin(ModelAdmin):
     # property, the key is derived, with underscores so that merge fields can read it.
     panels = [
         NameFieldPanel("label", targets=["key"], placeholder=False, classname=""),
-        FieldPanel("key", widget=SlugInput(formatters=[(r"[\s-]+", "_")], attrs={"data-w-slug-allow-unicode-value": False}),
+        FieldPanel("key", widget=SlugInput(formatters=[(r"[\s-]+", "_")],
+                                           attrs={"data-w-slug-allow-unicode-value": False}),
                    help_text=_("How forms, imports, messages ({{ properties.key }}) and code name it; "
                                "filled in from the label.")),
         FieldPanel("type"),
