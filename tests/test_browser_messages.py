@@ -1,5 +1,5 @@
-"""An editor previews an email as a contact found by search and sends a test to herself;
-axe-core finds nothing serious on the preview."""
+"""An editor previews an email as a contact found by search and sends a test to herself, and
+reads the merge fields beside an SMS; axe-core finds nothing serious on these screens."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,6 +10,7 @@ from tests import factories
 from tests.axe import assert_accessible
 from tests.browser import site_served_by
 from tests.test_browser_admin import sign_in
+from tests.test_browser_admin_contacts import editor_user  # noqa: F401 - a fixture
 from wagtail_segments.messaging.models import EmailMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,4 +53,16 @@ def test_editor_opens_the_broadcast_form(page, live_requests, live_server):
     page.get_by_role("button", name="Send the broadcast").click()
     expect(page.get_by_text("This field is required.").first).to_be_visible()
     page.screenshot(path=f"{ARTIFACTS}/broadcast_form.png", full_page=True)
+    assert_accessible(page)
+
+
+def test_editor_reads_the_merge_fields_beside_an_sms(page, live_requests, editor_user):
+    from wagtail_segments.contacts.models import PropertyDefinition
+
+    PropertyDefinition.objects.create(key="renewal_date", label="Renewal date", type="date")
+    sign_in(page, "editor", "correct horse")
+    page.goto("/admin/wagtail_segments/smsmessage/create/")
+    fields = page.get_by_role("table", name="Merge fields")
+    expect(fields.get_by_role("row", name="{{ properties.renewal_date }} Renewal date (Date)")).to_be_visible()
+    page.screenshot(path=f"{ARTIFACTS}/sms_merge_fields.png", full_page=True)
     assert_accessible(page)

@@ -9,13 +9,15 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.widgets import AdminDateTimeInput, AdminPageChooser, AdminTimeInput
 
 from wagtail_segments.campaigns.actions import ACTIONS, SETTABLE_FIELDS
 from wagtail_segments.campaigns.models import Campaign, Step
 from wagtail_segments.campaigns.steps import STEP_KINDS, step_problems
-from wagtail_segments.contacts.models import PropertyDefinition
+from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.models import Contact, PropertyDefinition
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
 from wagtail_segments.segments.choosers import form_page_models
 from wagtail_segments.segments.fields import RulesField
@@ -62,6 +64,25 @@ def shown_when(form: forms.Form, control: str, fields: dict[str, str]) -> None:
         form.fields[name].widget.attrs["data-wsg-shown-when"] = f"{control}:{values}"
 
 
+class PropertyChoiceField(forms.ModelChoiceField):
+    """Declared properties by label with their type, as the rule builder lists them."""
+
+    def label_from_instance(self, obj: PropertyDefinition) -> str:
+        return _("%(property)s (%(type)s)") % {"property": obj.label or obj.key, "type": obj.get_type_display()}
+
+
+def secret_choices(stored: str | None = None) -> list[tuple[str, str]]:
+    """The webhook secrets a step may sign with, by the names the site gave them in
+    WEBHOOK_SECRETS (never their values), after the site's own WEBHOOK_SECRET. A stored
+    name the setting no longer has stays listed, marked, so that saving does not drop it."""
+    names = sorted(conf.WEBHOOK_SECRETS or {})
+    choices = [("", _("The site's secret (WEBHOOK_SECRET)") if conf.WEBHOOK_SECRET else "---------")]
+    choices += [(name, name) for name in names]
+    if stored and stored not in names:
+        choices.append((stored, _("%(name)s (not in WEBHOOK_SECRETS)") % {"name": stored}))
+    return choices
+
+
 class StepForm(forms.Form):
     """A step's name and its kind's settings; ``config()`` is what the engine stores."""
 
@@ -102,8 +123,8 @@ class ActionStepForm(StepForm):
     points = forms.IntegerField(label=_("Points"), required=False,
                                 help_text=_("A negative number takes points away."))
     field = forms.ChoiceField(label=_("Contact field"), required=False)
-    property = forms.ModelChoiceField(PropertyDefinition.objects.all(), label=_("or property"), required=False,
-                                      to_field_name="key")
+    property = PropertyChoiceField(PropertyDefinition.objects.order_by("label", "key"), label=_("or property"),
+                                   required=False, to_field_name="key")
     value = forms.CharField(label=_("Value"), required=False)
     campaign = forms.ModelChoiceField(Campaign.objects.all(), label=_("Campaign"), required=False)
     email = forms.ModelChoiceField(EmailMessage.objects.all(), label=_("Email"), required=False)
@@ -113,13 +134,15 @@ class ActionStepForm(StepForm):
                                   required=False)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     url = forms.URLField(label=_("Address (URL)"), required=False, assume_scheme="https")
-    secret_name = forms.CharField(label=_("Secret name"), required=False,
-                                  help_text=_("A key of the WEBHOOK_SECRETS setting."))
+    secret_name = forms.ChoiceField(label=_("Signed with"), required=False)
 
     def __init__(self, *args, action: str, **kwargs):
         self.action = action
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [("", "---------")] + [(name, name.replace("_", " ")) for name in SETTABLE_FIELDS]
+        self.fields["field"].choices = [("", "---------")] + [
+            (name, capfirst(Contact._meta.get_field(name).verbose_name)) for name in SETTABLE_FIELDS
+        ]
+        self.fields["secret_name"].choices = secret_choices(self.stored.get("secret_name"))
         wanted = {"name", *ACTION_FIELDS.get(action, ())}
         for name in list(self.fields):
             if name not in wanted:

@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from taggit.forms import TagWidget
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.helpers import ButtonHelper
 from wagtail_modeladmin.views import CreateView, EditView, IndexView
@@ -32,7 +33,9 @@ from .campaign_forms import WEEKDAYS
 from .campaigns import ACTIVATE, BROADCAST
 from .campaigns import VIEW as CAMPAIGN_VIEW
 from .filters import CountryFilter, IdentityFilter, LastSeenFilter, PointsFilter, SegmentFilter, TagFilter
+from .merge_fields import MergeFieldsPanel
 from .segments import EDIT_RULES, NameFieldPanel, RulesLockedPanel, RulesPreviewPanel, comparable_rules
+from .contact_form import ContactForm, ObjectListWithProperties, PropertiesPanel
 from .contact_views import ContactDetailView
 
 
@@ -93,7 +96,25 @@ class ContactAdmin(ModelAdmin):
     inspect_view_class = ContactDetailView
     inspect_template_name = "wagtail_segments/admin/contact_inspect.html"
     inspect_view_extra_css = ["wagtail_segments/admin/admin.css"]
-    form_fields_exclude = ("email_key", "merged_into", "uuid")
+    form_view_extra_css = ["wagtail_segments/admin/admin.css"]
+    # Properties as typed fields, never a JSON box (admin/contact_form.py).
+    edit_handler = ObjectListWithProperties([
+        FieldPanel("email"),
+        FieldRowPanel([FieldPanel("first_name"), FieldPanel("last_name")]),
+        FieldRowPanel([FieldPanel("phone"), FieldPanel("company")]),
+        FieldPanel("user"),
+        PropertiesPanel(heading=_("Properties"), other_help=_(
+            "Stored by forms, imports or code under keys no contact property declares: kept as they are when "
+            "you save. Declare one under Marketing → Contact properties to edit it here.")),
+        # A plain text field, as on the contact's page: Wagtail's tag widget adds an input of
+        # its own that has no label (axe: critical).
+        FieldPanel("tags", widget=TagWidget()),
+        FieldRowPanel([FieldPanel("points"), FieldPanel("country")]),
+        FieldRowPanel([FieldPanel("first_seen"), FieldPanel("last_seen")]),
+        FieldPanel("time_zone", help_text=_("Send windows open in the contact's time zone; none chosen: the site's.")),
+        FieldRowPanel([FieldPanel("do_not_email"), FieldPanel("do_not_email_reason")]),
+        FieldRowPanel([FieldPanel("do_not_sms"), FieldPanel("do_not_sms_reason")]),
+    ], base_form_class=ContactForm)
     index_view_class = ContactIndexView
     list_per_page = 50  # each row renders several columns: 100 cost a quarter second at 1M
     index_template_name = "wagtail_segments/admin/contact_index.html"
@@ -130,14 +151,29 @@ class CompanyAdmin(ModelAdmin):
     menu_icon = "site"
     list_display = ("name", "domain")
     search_fields = ("name", "domain")
+    form_view_extra_css = ["wagtail_segments/admin/admin.css"]
+    # No company property is declared anywhere: what code or imports stored is shown, not edited.
+    panels = [FieldPanel("name"), FieldPanel("domain"), PropertiesPanel(heading=_("Properties"), other_help=_(
+        "Stored by imports or code; kept as they are when you save."))]
 
 
 class PropertyDefinitionAdmin(ModelAdmin):
     model = PropertyDefinition
     menu_label = _("Contact properties")
     menu_icon = "list-ul"
-    list_display = ("key", "label", "type")
+    list_display = ("label", "key", "type")
     search_fields = ("key", "label")
+    # The key follows the label as it is typed (a new property only): a marketer names the
+    # property, the key is derived, with underscores so that merge fields can read it.
+    panels = [
+        NameFieldPanel("label", targets=["key"], placeholder=False, classname=""),
+        FieldPanel("key", widget=SlugInput(formatters=[(r"[\s-]+", "_")],
+                                           attrs={"data-w-slug-allow-unicode-value": False}),
+                   help_text=_("How forms, imports, messages ({{ properties.key }}) and code name it; "
+                               "filled in from the label.")),
+        FieldPanel("type"),
+        FieldPanel("description"),
+    ]
 
 
 class RulesAuditMixin:
@@ -334,6 +370,7 @@ class EmailMessageAdmin(ModelAdmin):
     panels = [
         FieldPanel("name"), FieldPanel("subject"), FieldPanel("preheader"), FieldPanel("body"),
         FieldPanel("purpose"), FieldRowPanel([FieldPanel("from_email"), FieldPanel("reply_to")]),
+        MergeFieldsPanel(heading=_("Merge fields you can use")),
     ]
 
 
@@ -345,7 +382,8 @@ class SmsMessageAdmin(ModelAdmin):
     list_filter = ("purpose",)
     search_fields = ("name", "body")
     button_helper_class = SmsButtonHelper
-    panels = [FieldPanel("name"), FieldPanel("body"), FieldPanel("purpose")]
+    panels = [FieldPanel("name"), FieldPanel("body"), FieldPanel("purpose"),
+              MergeFieldsPanel(heading=_("Merge fields you can use"))]
 
 
 class MarketingGroup(ModelAdminGroup):

@@ -21,9 +21,9 @@ def can_preview(user) -> bool:
 
 
 class NameFieldPanel(TitleFieldPanel):
-    """A new segment's name fills in its slug as it is typed, as a page title does. Once the
-    segment is saved, templates may name it by that slug (``{% if_segment %}``), so renaming
-    it leaves the slug alone."""
+    """A new segment's name fills in its slug as it is typed, as a page title does (and a new
+    property's label its key). Once saved, templates may name it by that slug
+    (``{% if_segment %}``), so renaming it leaves the slug alone."""
 
     class BoundPanel(TitleFieldPanel.BoundPanel):
         def get_should_apply(self) -> bool:

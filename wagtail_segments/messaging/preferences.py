@@ -27,24 +27,14 @@ from wagtail_segments.segments.models import Membership, Segment
 from .consent import confirm_consent, may_consent_again, request_confirmation, unsubscribe
 from .links import BadLink, preference_url, unsign
 from .models import Channel, Consent
+from .pages import bad_link, private
 
 TEMPLATES = "wagtail_segments/messaging/preferences/"
 OUTCOMES = ("saved", "unsubscribed", "confirmation_sent", "confirmation_not_sent")
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    """The URL is a key to the contact's choices: keep it out of referrers and search engines."""
-    response["Referrer-Policy"] = "no-referrer"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 def _page(request: HttpRequest, name: str, context: dict | None = None, status: int = 200) -> HttpResponse:
-    return _private(render(request, TEMPLATES + name, context or {}, status=status))
-
-
-def bad_link(request: HttpRequest) -> HttpResponse:
-    return _page(request, "bad_link.html", status=400)
+    return private(render(request, TEMPLATES + name, context or {}, status=status))
 
 
 def _contact(value) -> Contact | None:
@@ -78,7 +68,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     )
     if request.method == "POST":
         outcome = _apply_choices(request, contact, offered, member_of)
-        return _private(HttpResponseRedirect(f"{request.path}?done={outcome}"))
+        return private(HttpResponseRedirect(f"{request.path}?done={outcome}"))
     consent = Consent.objects.filter(contact=contact, channel=Channel.EMAIL).first()
     done = request.GET.get("done")
     return _page(request, "page.html", {

@@ -19,11 +19,10 @@ from __future__ import annotations
 import base64
 import uuid
 
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -34,16 +33,9 @@ from .consent import unsubscribe as unsubscribe_contact
 from .events import record_message_event
 from .machine_opens import is_machine_open
 from .models import Delivery
+from .pages import bad_link
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-PAGE = "wagtail_segments/messaging/page.html"
-
-
-def _bad_link(request, status: int = 400) -> HttpResponse:
-    return render(request, PAGE, {
-        "title": _("This link is not valid"),
-        "text": _("It may have been changed or cut short. Open it again from the email, or copy the whole address."),
-    }, status=status)
 
 
 def _delivery(purpose: str, token: str):
@@ -85,13 +77,13 @@ def email_click(request, token: str) -> HttpResponse:
             raise links.BadLink("not a click token")
         delivery = _delivery_by_key(value[0])
     except links.BadLink:
-        return _bad_link(request)
+        return bad_link(request)
     index = value[1]
     if delivery is None or not (0 <= index < len(delivery.links or [])) or not delivery.links[index]:
-        return _bad_link(request, status=404)
+        return bad_link(request, status=404)
     url = delivery.links[index]
     if not url.lower().startswith(("http://", "https://")):
-        return _bad_link(request)
+        return bad_link(request)
     if not delivery.test:
         now = timezone.now()
         Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=True).update(clicked_at=now)
@@ -130,9 +122,9 @@ def unsubscribe(request, token: str) -> HttpResponse:
     try:
         delivery = _delivery("unsubscribe", token)
     except links.BadLink:
-        return _bad_link(request)
+        return bad_link(request)
     if delivery is None:
-        return _bad_link(request, status=404)
+        return bad_link(request, status=404)
     context = {"delivery": delivery, "test": delivery.test, "preference_url": ""}
     contact = Contact.objects.filter(pk=delivery.contact_id).first()
     if contact is not None and not delivery.test:
@@ -149,11 +141,3 @@ def unsubscribe(request, token: str) -> HttpResponse:
     else:
         context["done"] = contact is None or (contact.do_not_email and not delivery.test)
     return render(request, "wagtail_segments/messaging/unsubscribe.html", context)
-
-
-# The preference page and the double opt-in confirmation are built by the consent work.
-def _not_built(request, token):
-    raise Http404
-
-
-preferences = confirm = _not_built
