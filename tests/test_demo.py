@@ -4,6 +4,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from wagtail.models import Page
 
@@ -17,9 +18,19 @@ pytestmark = pytest.mark.django_db
 SLUGS = {"leads", "subscribers", "customers", "donors", "attendees", "members"}
 
 
+@pytest.fixture(scope="module")
+def _demo_loaded(django_db_setup, django_db_blocker):
+    """The demo, loaded once for the module inside a transaction rolled back at its end: each
+    test's own transaction is a savepoint inside it, so a test's changes still do not leak."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", contacts=60, verbosity=0)
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo():
-    call_command("load_demo", contacts=60, verbosity=0)
+def demo(_demo_loaded, db):
+    return None
 
 
 def members(slug: str) -> set[int]:
