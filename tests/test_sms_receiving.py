@@ -225,7 +225,8 @@ def test_the_docs_twilio_style_example_checks_the_signature_and_reads_the_form(s
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "auth-token")
     settings.WAGTAIL_SEGMENTS = {"SMS_BACKEND": "docs_twilio_example.TwilioStyleSmsBackend"}
     contact = factories.contact(phone="+14155552671")
-    url, form = "http://testserver/_segments/sms/inbound/", {"From": "+14155552671", "Body": "STOP", "MessageSid": "SM1"}
+    url = "http://testserver/_segments/sms/inbound/"
+    form = {"From": "+14155552671", "Body": "STOP", "MessageSid": "SM1"}
     signature = module.twilio_signature("auth-token", url, form)
 
     forged = Client().post("/_segments/sms/inbound/", form, HTTP_X_TWILIO_SIGNATURE="bad")
