@@ -60,6 +60,17 @@ def test_a_stop_reply_opts_the_contact_out_with_when_and_how(inbound):
     assert consent.status == "withdrawn" and consent.withdrawn_at == opted_out.time
 
 
+def test_the_contact_page_shows_the_stop_reply_and_the_withdrawn_consent(inbound, admin_client):
+    contact = factories.contact(phone="+14155552671")
+    post({"from": "+14155552671", "body": "stop"})
+
+    html = admin_client.get(f"/admin/wagtail_segments/contact/inspect/{contact.pk}/").content.decode()
+
+    assert "Replied STOP by SMS" in html and "Opted out of texts (reply by SMS)" in html
+    assert "opted out (reply by SMS)" in html  # the do-not-SMS reason, in words
+    assert "Withdrawn" in html
+
+
 def test_an_opt_out_by_reply_stops_the_next_sms_step(inbound):
     contact = factories.contact(first_name="Ann", phone="+14155552671")
     campaign = factories.campaign()

@@ -51,12 +51,16 @@ def sms_inbound(request: HttpRequest, token: str = "") -> HttpResponse:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _refused(_("Bad Content-Length."), 400)
+    too_large = _("The request is too large: at most %(n)s bytes.") % {"n": conf.SMS_INBOUND_MAX_BYTES}
     if declared > conf.SMS_INBOUND_MAX_BYTES:
-        return _refused(_("The request is too large: at most %(n)s bytes.") % {"n": conf.SMS_INBOUND_MAX_BYTES}, 400)
+        return _refused(too_large, 400)
     try:
-        request.body  # read once, within the declared length (and Django's own limit)
+        # Read once, within Django's own limit: under ASGI a body sent without a length
+        # has been read already, so its size is checked again here.
+        if len(request.body) > conf.SMS_INBOUND_MAX_BYTES:
+            return _refused(too_large, 400)
     except SuspiciousOperation:
-        return _refused(_("The request is too large."), 400)
+        return _refused(too_large, 400)
     if not backend.verify_inbound(request, token):
         return _refused(_("The token or signature is not valid."), 403)
     try:
