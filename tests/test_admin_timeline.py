@@ -89,3 +89,19 @@ def test_form_answers_read_in_the_forms_order_whatever_order_the_database_keeps(
     entry = html[html.index("Submitted “Newsletter”"):]
 
     assert entry.index("Your interest") < entry.index("<dt>Email</dt>") < entry.index("<dt>gone</dt>")
+
+
+def test_sms_replies_and_opt_outs_read_as_sentences_and_are_escaped(admin_client):
+    contact = factories.contact(phone="+14155552671")
+    factories.event(contact, "sms_received", data={"from": "+14155552671", "body": "STOP", "keyword": "STOP"})
+    factories.event(contact, "sms_opted_out", data={"source": "SMS reply", "keyword": "STOP"})
+    factories.event(contact, "sms_received", data={"from": "+14155552671", "body": f"Hi {SCRIPT}"})
+    factories.event(contact, "sms_opted_in", data={"source": "SMS reply", "keyword": "START"})
+
+    html = inspect(admin_client, contact)
+
+    assert "Replied STOP by SMS" in html
+    assert "Opted out of texts (reply by SMS)" in html
+    assert "Opted back in to texts (reply by SMS)" in html
+    assert SCRIPT not in html
+    assert "Replied “Hi &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;” by SMS" in html

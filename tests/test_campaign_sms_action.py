@@ -1,6 +1,7 @@
 """The send_sms action through the engine: sent once, skipped with a reason, retried on failure."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
@@ -90,3 +91,23 @@ def test_a_marketing_text_waits_for_the_send_window_in_the_contacts_zone(sms_out
 
     run.refresh_from_db()
     assert sms_outbox == [] and run.state == "waiting" and run.next_due_at == opens
+
+
+def test_the_sms_cap_holds_across_campaigns_and_the_run_page_shows_why(settings, sms_outbox, admin_client):
+    settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "SMS_FREQUENCY_CAP": 1, "SMS_FREQUENCY_CAP_DAYS": 7}
+    contact = factories.contact(phone="+14155552671")
+    first, second = sms_campaign(factories.sms_message("First")), sms_campaign(factories.sms_message("Second"))
+    factories.run(first, contact)
+    run_due_steps()
+    later = factories.run(second, contact)
+
+    run_due_steps()
+
+    assert [m.body for m in sms_outbox] == ["First"]
+    later.refresh_from_db()
+    assert later.state == "completed" and list(contact.tags.names()) == ["texted"]  # the run went on
+    log = StepLog.objects.get(run=later, step=second.first_step())
+    assert log.result["status"] == "skipped"
+    assert log.result["reason"] == "Frequency cap: 1 marketing text in the last 7 days."
+    page = admin_client.get(reverse("wagtail_segments_campaign_run", args=[later.pk])).content.decode()
+    assert "Frequency cap: 1 marketing text in the last 7 days." in page

@@ -83,3 +83,40 @@ def test_opting_out_stops_texts_and_withdraws_consent(sms_outbox):
     assert Event.objects.filter(contact=contact, kind="sms_opted_out").count() == 1
     assert send_sms(factories.sms_message(), contact).status == "skipped"
     assert sms_outbox == []
+
+
+def test_the_sms_frequency_cap_counts_only_marketing_texts_and_not_emails(settings, sms_outbox):
+    import datetime
+
+    from django.utils import timezone
+
+    from wagtail_segments.messaging.models import Purpose
+    from wagtail_segments.messaging.sending import Recipient, send_emails
+
+    settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "SMS_FREQUENCY_CAP": 2, "SMS_FREQUENCY_CAP_DAYS": 7,
+                                 "EMAIL_FREQUENCY_CAP": 1}
+    marketing, receipt = factories.sms_message("Sale"), factories.sms_message("Receipt", purpose=Purpose.TRANSACTIONAL)
+    contact = factories.contact(email="a@example.com", phone="+14155552671")
+    for _ in range(3):
+        send_sms(receipt, contact)  # transactional: not counted, never capped
+    send_sms(marketing, contact, test=True)  # a test send: not counted
+    old = send_sms(marketing, contact)
+    Delivery.objects.filter(pk=old.pk).update(sent_at=timezone.now() - datetime.timedelta(days=8))  # outside D
+
+    statuses = [send_sms(marketing, contact).status for _ in range(3)]
+
+    assert statuses == ["sent", "sent", "skipped"]
+    assert Delivery.objects.get(status="skipped").reason == "Frequency cap: 2 marketing texts in the last 7 days."
+    assert send_sms(receipt, contact).status == "sent"
+    assert send_sms(marketing, contact, test=True).status == "sent"
+    # Texts do not count toward the email cap, nor emails toward the text cap.
+    [email] = send_emails(factories.email_message(), [Recipient(contact)]).deliveries
+    assert email.status == "sent"
+    settings.WAGTAIL_SEGMENTS = {**settings.WAGTAIL_SEGMENTS, "SMS_FREQUENCY_CAP": 3}
+    assert send_sms(marketing, contact).status == "sent"
+
+
+def test_no_sms_cap_by_default(sms_outbox):
+    contact = factories.contact(phone="+14155552671")
+    message = factories.sms_message()
+    assert {send_sms(message, contact).status for _ in range(5)} == {"sent"}

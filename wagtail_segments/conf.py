@@ -83,6 +83,10 @@ DEFAULTS: dict[str, Any] = {
     "SMS_BACKEND": "wagtail_segments.messaging.sms.console.ConsoleSmsBackend",
     "SMS_DEFAULT_REGION": None,  # e.g. "GB": the country of numbers written without +country
     "SMS_FROM": None,  # the sender name or number; None: the backend's default
+    "SMS_FREQUENCY_CAP": None,  # at most this many marketing texts per contact per …
+    "SMS_FREQUENCY_CAP_DAYS": 7,  # … this many days, across all campaigns; None: no cap
+    "SMS_INBOUND_TOKEN": None,  # the secret at the end of the inbound webhook URL; None: no token passes
+    "SMS_INBOUND_MAX_BYTES": 65536,  # a larger inbound webhook request is refused (400)
     # Email (docs/messaging.md, "Email")
     "EMAIL_TEMPLATE": "wagtail_segments/messaging/email.html",  # the layout around every email
     "EMAIL_TEXT_FOOTER_TEMPLATE": "wagtail_segments/messaging/email_footer.txt",

@@ -189,6 +189,25 @@ MESSAGE_SENTENCES = {
 }
 
 
+SMS_SENTENCES = {
+    EventKind.SMS_RECEIVED: gettext_lazy("Replied “%(text)s” by SMS"),
+    EventKind.SMS_OPTED_OUT: gettext_lazy("Opted out of texts (%(source)s)"),
+    EventKind.SMS_OPTED_IN: gettext_lazy("Opted back in to texts (%(source)s)"),
+}
+
+
+def _sms_headline(kind: str, data: dict) -> str:
+    """"Replied STOP by SMS", "Replied “See you at 6” by SMS", "Opted out of texts (reply
+    by SMS)": plain text, escaped by the template like every headline."""
+    from wagtail_segments.messaging.reasons import source_label
+
+    if kind == EventKind.SMS_RECEIVED:
+        if data.get("keyword"):
+            return _("Replied %(keyword)s by SMS") % {"keyword": str(data["keyword"])}
+        return SMS_SENTENCES[kind] % {"text": Truncator(" ".join(str(data.get("body", "")).split())).chars(80)}
+    return SMS_SENTENCES[kind] % {"source": source_label(str(data.get("source", "")))}
+
+
 def message_names(events) -> dict[tuple[str, int], str]:
     """The names of the emails and texts that ``events`` name, in two queries at most."""
     from wagtail_segments.messaging.models import EmailMessage, SmsMessage
@@ -226,6 +245,8 @@ def headline(event: Event, messages: dict | None = None) -> str:
         if event.kind == EventKind.SEGMENT_ENTERED:
             return _("Entered segment “%(segment)s”") % {"segment": name}
         return _("Left segment “%(segment)s”") % {"segment": name}
+    if event.kind in SMS_SENTENCES:
+        return _sms_headline(event.kind, data)
     if event.kind == EventKind.TOUCHPOINT:
         return _("Touchpoint: %(kind)s") % {"kind": _label(Touchpoint.Kind, data.get("kind", "")).lower()}
     return event.kind_label

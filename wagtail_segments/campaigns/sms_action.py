@@ -1,9 +1,10 @@
 """The ``send_sms`` action: ``{"action": "send_sms", "message": <SmsMessage id>}``.
 
 Not transactional: the text leaves the site, so the engine logs the step before sending and
-never sends it twice. A contact without a valid phone, or who opted out, is skipped (the
-delivery says why) and the run goes on; a backend failure is retried with the engine's
-back-off. Marketing texts wait for the campaign's send window, as emails do.
+never sends it twice. A contact without a valid phone, who opted out, or (marketing texts)
+over ``SMS_FREQUENCY_CAP`` is skipped (the delivery and the step's result say why) and the
+run goes on; a backend failure is retried with the engine's back-off. Marketing texts wait
+for the campaign's send window, as emails do.
 """
 
 from __future__ import annotations

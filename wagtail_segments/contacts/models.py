@@ -189,6 +189,9 @@ class EventKind(models.TextChoices):
     EMAIL_COMPLAINED = "email_complained", _("Email marked as spam")
     EMAIL_UNSUBSCRIBED = "email_unsubscribed", _("Unsubscribed")
     SMS_SENT = "sms_sent", _("SMS sent")
+    SMS_RECEIVED = "sms_received", _("SMS received")
+    SMS_OPTED_OUT = "sms_opted_out", _("Opted out of SMS")
+    SMS_OPTED_IN = "sms_opted_in", _("Opted in to SMS")
     CONSENT_CONFIRMED = "consent_confirmed", _("Consent confirmed")
 
 

@@ -28,6 +28,7 @@ SOURCES = {
     "confirmation link": gettext_lazy("confirmation link"),
     "form": gettext_lazy("form"),
     "staff": gettext_lazy("staff"),
+    "SMS reply": gettext_lazy("reply by SMS"),
 }
 PROVIDER_PREFIX = "provider: "
 

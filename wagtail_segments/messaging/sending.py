@@ -9,7 +9,7 @@ the error). It never mails a contact that
 - has an address on the suppression list (kept, hashed, through erasure and re-import);
 - has no confirmed email consent, when the caller asks for confirmed contacts only;
 - for marketing messages only: has already had ``EMAIL_FREQUENCY_CAP`` marketing emails in
-  the last ``EMAIL_FREQUENCY_CAP_DAYS`` days (transactional and test sends do not count).
+  the last ``EMAIL_FREQUENCY_CAP_DAYS`` days (``frequency_cap.py``).
 
 The send window is the caller's (a campaign defers its step, see ``window.py``): a message
 handed to ``send_emails`` goes now.
@@ -40,7 +40,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.core.mail.utils import DNS_NAME
 from django.db import connection, connections, transaction
-from django.db.models import Count, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,7 +50,8 @@ from wagtail_segments.rows import insert_rows
 
 from . import links as public_links
 from .events import delivery_data
-from .models import Channel, Consent, Delivery, EmailMessage, Purpose, Suppression, email_hash
+from .frequency_cap import capped_contacts
+from .models import Channel, Consent, Delivery, EmailMessage, Suppression, email_hash
 from .ratelimit import limiter_for
 from .rendering import PreparedEmail, Rendered, prepare
 
@@ -98,24 +99,14 @@ def skip_reasons(message: EmailMessage, contacts: list[Contact], *, only_confirm
         confirmed = set(Consent.objects.filter(
             contact_id__in=ids, channel=Channel.EMAIL, status=Consent.Status.CONFIRMED,
         ).values_list("contact_id", flat=True))
-    counts: dict[int, int] = {}
-    cap, cap_days = conf.EMAIL_FREQUENCY_CAP, conf.EMAIL_FREQUENCY_CAP_DAYS
-    capped = message.purpose == Purpose.MARKETING and cap is not None and cap_days
-    if capped:
-        counts = dict(
-            Delivery.objects.filter(
-                contact_id__in=ids, purpose=Purpose.MARKETING, status=Delivery.Status.SENT, test=False,
-                sent_at__gte=now - datetime.timedelta(days=cap_days),
-            ).values("contact_id").annotate(n=Count("pk")).values_list("contact_id", "n")
-        )
+    capped = capped_contacts(Channel.EMAIL, message.purpose, ids, now)
     for contact in candidates:
         if hashes[contact.pk] in suppressed:
             reasons[contact.pk] = _("The address is on the suppression list.")
         elif confirmed is not None and contact.pk not in confirmed:
             reasons[contact.pk] = _("Has not confirmed email consent.")
-        elif capped and counts.get(contact.pk, 0) >= cap:
-            reasons[contact.pk] = (_("Frequency cap: %(n)s marketing emails in the last %(days)s days.")
-                                   % {"n": counts[contact.pk], "days": cap_days})
+        elif contact.pk in capped:
+            reasons[contact.pk] = capped[contact.pk]
     return reasons
 
 

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from .base import BaseSmsBackend, OutboundSms, SmsResult, get_backend
+from .base import BaseSmsBackend, InboundMalformed, InboundSms, OutboundSms, SmsResult, get_backend
 
 outbox: list[OutboundSms] = []
 
-__all__ = ["BaseSmsBackend", "OutboundSms", "SmsResult", "get_backend", "outbox"]
+__all__ = ["BaseSmsBackend", "InboundMalformed", "InboundSms", "OutboundSms", "SmsResult", "get_backend", "outbox"]

@@ -8,9 +8,12 @@ import threading
 import uuid
 
 from .base import BaseSmsBackend, OutboundSms
+from .json_inbound import JsonInboundMixin
 
 
-class ConsoleSmsBackend(BaseSmsBackend):
+class ConsoleSmsBackend(JsonInboundMixin, BaseSmsBackend):
+    """Prints each text; receives texts in the JSON format of ``json_inbound.py``."""
+
     def __init__(self, fail_silently: bool = False, stream=None, **kwargs) -> None:
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.stream = stream or sys.stdout

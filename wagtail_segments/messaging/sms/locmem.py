@@ -6,9 +6,12 @@ from __future__ import annotations
 import copy
 
 from .base import BaseSmsBackend, OutboundSms
+from .json_inbound import JsonInboundMixin
 
 
-class LocmemSmsBackend(BaseSmsBackend):
+class LocmemSmsBackend(JsonInboundMixin, BaseSmsBackend):
+    """Keeps each text in ``outbox``; receives texts in the JSON format of ``json_inbound.py``."""
+
     def send_one(self, message: OutboundSms) -> str:
         from wagtail_segments.messaging import sms
 
