@@ -68,6 +68,26 @@ def test_selected_contacts_get_and_lose_a_tag(admin_client, people):
     assert ModelLogEntry.objects.filter(action=audit.CONTACTS_TAGGED, object_id="*").count() == 1
 
 
+def test_removing_a_tag_in_bulk_tells_listeners_which_contacts_lost_it(admin_client, people):
+    from django.db.models.signals import m2m_changed
+
+    chosen = [c.pk for c in people["fr"]]
+    admin_client.post(BULK, {"action": "add_tag", "scope": "selected", "id": chosen[:2], "tag": "Trade fair"})
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append((kwargs["action"], kwargs["instance"].name, kwargs["pk_set"]))
+
+    m2m_changed.connect(receiver, sender=TaggedContact, dispatch_uid="test-bulk-untag")
+    try:
+        admin_client.post(BULK, {"action": "remove_tag", "scope": "selected", "id": chosen, "tag": "TRADE FAIR"})
+    finally:
+        m2m_changed.disconnect(sender=TaggedContact, dispatch_uid="test-bulk-untag")
+
+    assert heard == [("pre_remove", "Trade fair", set(chosen[:2])), ("post_remove", "Trade fair", set(chosen[:2]))]
+    assert not TaggedContact.objects.exists()
+
+
 def test_adding_a_tag_in_bulk_enrols_the_newly_tagged_in_its_campaign_and_answers_waiting_decisions(
         admin_client, people, django_capture_on_commit_callbacks):
     from tests.test_campaign_decisions import decision_campaign

@@ -116,6 +116,44 @@ def test_edit_screen_offers_contact_fields_declared_properties_default_and_ignor
     assert 'name="csrfmiddlewaretoken"' in html and ">Save<" in html
 
 
+def cell(html: str, label: str) -> str:
+    """The "where the answer goes" cell of the row of the field labelled ``label``."""
+    return re.search(rf">{label}</label></th>\s*<td>[^<]*</td>\s*<td>(.*?)</td>", html, re.S).group(1)
+
+
+def test_the_identifying_fields_row_says_so_instead_of_offering_a_select(marketer):
+    page = demo_form()
+
+    html = marketer.get(edit_url(page)).content.decode()
+
+    backup = cell(html, "Backup email")  # the default identifying field
+    says = re.search(r"<p data-wsg-shown-when=\"email_field:backup_email \">(.*?)</p>", backup, re.S)
+    assert says and "Identifies the submitter" in says.group(1)
+    # its select is hidden, and shown by the script only when another field identifies
+    assert re.search(r'<div data-wsg-shown-when="email_field:work_email given_name" hidden>', backup)
+    work = cell(html, "Work email")
+    assert re.search(r'<p data-wsg-shown-when="email_field:work_email" hidden>', work)
+    assert re.search(r'<div data-wsg-shown-when="email_field: backup_email given_name">', work)
+    assert "wagtail_segments/admin/shown_when.js" in html
+
+    FormMapping.objects.create(page=page, email_field="work_email")
+    html = marketer.get(edit_url(page)).content.decode()
+    assert re.search(r'<p data-wsg-shown-when="email_field:work_email">', cell(html, "Work email"))
+    assert re.search(r'<p data-wsg-shown-when="email_field:backup_email " hidden>', cell(html, "Backup email"))
+
+
+def test_no_target_is_saved_for_the_field_that_identifies_the_submitter(marketer):
+    page = demo_form()
+    # the hidden select of the identifying field still posts its value: it is not kept
+    marketer.post(edit_url(page), {"email_field": "", "target__backup_email": "first_name",
+                                   "target__work_email": "last_name"})
+    assert FormMapping.objects.get(page=page).targets == {"work_email": "last_name"}
+    marketer.post(edit_url(page), {"email_field": "work_email", "target__backup_email": "first_name",
+                                   "target__work_email": "last_name"})
+    mapping = FormMapping.objects.get(page=page)
+    assert (mapping.email_field, mapping.targets) == ("work_email", {"backup_email": "first_name"})
+
+
 def test_edit_screen_shows_the_defaults_of_the_site_setting_and_the_pages_code(marketer, settings, monkeypatch):
     from example_site.pages.models import FormPage
 

@@ -1,9 +1,11 @@
 """An editor creates a campaign with a wait and a decision in the builder, activates it, and
-sees a contact move through it: the engine runs in-process between page loads. axe-core
-finds nothing serious on the listing, the builder, a step form or the run page."""
+sees a contact move through it: the engine runs in-process between page loads. An editor
+sets a property with an action whose value input follows the property's type. axe-core
+finds nothing serious on the listing, the builder, the step forms or the run page."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -14,6 +16,7 @@ from tests.test_browser_admin import sign_in
 from wagtail_segments.campaigns.entry import enrol
 from wagtail_segments.campaigns.executor import run_due_steps
 from wagtail_segments.campaigns.models import Campaign, Run
+from wagtail_segments.models import PropertyDefinition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,3 +126,51 @@ def test_editor_builds_activates_and_follows_a_contact(page, live_requests, edit
     live_requests.wait_until_idle()
     ada.refresh_from_db()
     assert ada.points == 10
+
+
+def test_the_value_of_a_set_field_step_follows_the_chosen_fields_type(page, live_requests, editor):
+    PropertyDefinition.objects.create(key="seats", label="Seats", type="number")
+    PropertyDefinition.objects.create(key="renewal", label="Renewal date", type="date")
+    campaign = factories.campaign(status="draft", name="Renewals")
+    sign_in(page, "editor", "correct horse")
+    page.goto(reverse("wagtail_segments_campaign_builder", args=[campaign.pk]))
+    page.get_by_role("link", name="Add the first step").click()
+    page.get_by_label("Action", exact=True).check()
+    page.locator("#id_action").select_option(label="Set a contact field or property")
+    page.get_by_role("button", name="Continue").click()
+
+    target = page.get_by_label("Contact field or property")
+    text, number, date, yes_no = (page.locator(f"#id_value_{kind}") for kind in ("text", "number", "date", "boolean"))
+    target.select_option(label="Seats (Number)")
+    expect(number).to_be_visible()
+    expect(number).to_have_attribute("type", "number")
+    for hidden in (text, date, yes_no):
+        expect(hidden).to_be_hidden()
+    target.select_option(label="Do not email")
+    expect(yes_no).to_be_visible()
+    expect(number).to_be_hidden()
+    target.select_option(label="First name")
+    expect(text).to_be_visible()
+    target.select_option(label="Renewal date (Date)")
+    expect(date).to_be_visible()
+    expect(text).to_be_hidden()
+    date.click()
+    expect(page.locator(".xdsoft_datetimepicker").first).to_be_visible()  # Wagtail's date picker
+
+    # the picker tidies what is typed into a date; a contact field is checked by its column
+    page.locator("#id_name").fill("Renew at year end")  # elsewhere: the picker closes
+    target.select_option(label="Country")
+    text.fill("France")
+    page.get_by_role("button", name="Save step").click()
+    expect(page.get_by_text("Ensure this value has at most 2 characters (it has 6).")).to_be_visible()
+    expect(page.locator("#id_value_text")).to_be_visible()  # still the text input, after the round trip
+    expect(page.locator("#id_value_date")).to_be_hidden()
+    page.screenshot(path=f"{ARTIFACTS}/campaign_set_field_step.png", full_page=True)
+    assert_accessible(page)
+
+    page.get_by_label("Contact field or property").select_option(label="Renewal date (Date)")
+    page.locator("#id_value_date").fill("2026-12-31")
+    page.locator("#id_name").press("Enter")  # the picker stays open over the button: submit from the name
+    expect(page.get_by_text("added.")).to_be_visible()
+    live_requests.wait_until_idle()
+    assert campaign.steps.get().config == {"action": "set_field", "property": "renewal", "value": "2026-12-31"}

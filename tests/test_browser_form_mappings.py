@@ -35,6 +35,17 @@ def test_editor_maps_a_form_field_to_a_property_and_sees_the_visitors_answer_the
     assert_accessible(page)
 
     page.get_by_role("link", name="Book a demo").click()
+    # the email identifies the submitter: its row says so, with no select of where it goes
+    email_row, seats_row = (page.locator("table.wsg-mapping tbody tr").nth(n) for n in (0, 1))
+    expect(email_row.get_by_text("Identifies the submitter")).to_be_visible()
+    expect(email_row.locator("select")).to_be_hidden()
+    expect(seats_row.get_by_text("Identifies the submitter")).to_be_hidden()
+    identifying = page.get_by_label("Field that identifies the submitter")
+    identifying.select_option(label="Seats (Single line text)")  # the rows follow the choice
+    expect(seats_row.get_by_text("Identifies the submitter")).to_be_visible()
+    expect(email_row.locator("select")).to_be_visible()
+    identifying.select_option(value="")
+    expect(email_row.locator("select")).to_be_hidden()
     seats = page.get_by_label("Seats", exact=True)
     expect(seats).to_have_value("")  # the default: a property of its own name
     expect(seats.locator("option:checked")).to_have_text("Default: property “seats” (not declared)")

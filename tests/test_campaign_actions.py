@@ -8,6 +8,7 @@ from tests.segment_helpers import members, segment
 from wagtail_segments.campaigns.actions import ACTIONS, Action, action_problems
 from wagtail_segments.campaigns.executor import run_due_steps
 from wagtail_segments.campaigns.models import Run
+from wagtail_segments.campaigns.steps import validate_tree
 from wagtail_segments.models import Membership, PropertyDefinition
 
 pytestmark = pytest.mark.django_db
@@ -51,20 +52,38 @@ def test_points_change_by_the_amount_given():
 
 
 def test_a_field_and_a_declared_property_are_set_typed():
+    """Values stored as text (older steps, steps made in Python) are typed when the step acts."""
     PropertyDefinition.objects.create(key="renewal", label="Renewal", type="date")
     contact = factories.contact()
     run_one("set_field", contact, field="first_name", value="Ada")
     run_one("set_field", contact, property="renewal", value="31/12/2026")
+    run_one("set_field", contact, field="do_not_email", value="yes")
     contact.refresh_from_db()
-    assert contact.first_name == "Ada"
+    assert contact.first_name == "Ada" and contact.do_not_email is True
     assert contact.properties == {"renewal": "2026-12-31"}
 
 
 def test_set_field_refuses_identity_fields_and_bad_values():
     PropertyDefinition.objects.create(key="age", label="Age", type="number")
     assert action_problems({"action": "set_field", "field": "email", "value": "x@example.com"})
-    assert action_problems({"action": "set_field", "property": "age", "value": "old"})
+    assert action_problems({"action": "set_field", "property": "age", "value": "old"}) == [
+        "The value for “Age” does not fit: “old” is not a number."]
+    assert action_problems({"action": "set_field", "field": "do_not_email", "value": "perhaps"}) == [
+        "The value for “Do not email” does not fit: “perhaps” is not yes or no."]
+    assert action_problems({"action": "set_field", "field": "country", "value": "France"}) == [
+        "The value for “Country” does not fit: Ensure this value has at most 2 characters (it has 6)."]
     assert action_problems({"action": "set_field"})
+
+
+def test_a_step_that_sets_a_property_deleted_since_is_refused_naming_the_step():
+    plan = PropertyDefinition.objects.create(key="plan", label="Plan", type="text")
+    campaign = factories.campaign(status="draft")
+    factories.step(campaign, "action", name="Upgrade", action="set_field", property="plan", value="gold")
+    assert validate_tree(campaign) == []
+
+    plan.delete()
+
+    assert validate_tree(campaign) == ["Step “Upgrade”: The property “plan” it sets is no longer declared."]
 
 
 def test_another_campaign_is_started_and_this_one_left():

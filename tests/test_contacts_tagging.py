@@ -1,5 +1,6 @@
 """Tagging contacts in bulk: one insert, and one m2m_changed for the whole set, naming only
-the contacts that did not have the tag."""
+the contacts that did not have the tag; untagging in bulk: one delete between pre_remove and
+post_remove, naming only the contacts that had it."""
 
 import pytest
 from django.db import connection
@@ -8,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories
 from wagtail_segments.contacts.models import Contact, ContactTag, TaggedContact
-from wagtail_segments.contacts.tagging import announce_pairs_added, tag_contacts
+from wagtail_segments.contacts.tagging import announce_pairs_added, tag_contacts, untag_contacts
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +73,38 @@ def test_pairs_are_announced_one_signal_per_tag(heard):
 
     assert sorted((s["instance"].name, sorted(s["pk_set"])) for s in heard) == [
         ("A", sorted([x.pk, y.pk])), ("B", [y.pk])]
+
+
+def test_untag_contacts_removes_the_tag_and_announces_those_that_had_it_as_tags_remove_does(heard):
+    tag, other = ContactTag.objects.create(name="Trade fair"), ContactTag.objects.create(name="Lead")
+    had1, had2, never = (factories.contact() for _ in range(3))
+    for contact in (had1, had2):
+        contact.tags.add(tag, other)
+    heard.clear()
+
+    removed = untag_contacts(tag, [had1.pk, had2.pk, never.pk])
+
+    assert removed == sorted([had1.pk, had2.pk])
+    assert not TaggedContact.objects.filter(tag=tag).exists()
+    assert TaggedContact.objects.filter(tag=other).count() == 2
+    assert [(s["instance"], s["action"], s["reverse"], s["model"], s["pk_set"]) for s in heard] == [
+        (tag, "pre_remove", True, Contact, {had1.pk, had2.pk}),
+        (tag, "post_remove", True, Contact, {had1.pk, had2.pk}),
+    ]
+
+
+def test_untagging_costs_the_same_for_many_contacts_and_is_silent_when_no_one_had_the_tag(heard):
+    tag = ContactTag.objects.create(name="Fair")
+    few, many = [factories.contact() for _ in range(2)], [factories.contact() for _ in range(40)]
+    tag_contacts(tag, [c.pk for c in few + many])
+    heard.clear()
+
+    with CaptureQueriesContext(connection) as for_few:
+        untag_contacts(tag, [c.pk for c in few])
+    with CaptureQueriesContext(connection) as for_many:
+        untag_contacts(tag, [c.pk for c in many])
+    assert len(for_many) == len(for_few) and len(heard) == 4
+
+    heard.clear()
+    assert untag_contacts(tag, [c.pk for c in few]) == []
+    assert heard == []

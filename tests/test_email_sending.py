@@ -221,3 +221,26 @@ def test_headers_are_written_exactly_as_the_standard_policy_writes_them(name, va
         ours, standard = SHORT_HEADERS_AS_THEY_ARE.clone(linesep=linesep), compat32.clone(linesep=linesep)
         assert written(ours.fold) == written(standard.fold)
         assert written(ours.fold_binary) == written(standard.fold_binary)
+
+
+def test_a_new_deliverys_row_keeps_every_field_the_object_holds():
+    """The batch insert names the columns it writes: a field left out would silently lose what
+    the sending code put on the object (here the fields a first email send leaves at their
+    defaults: an SMS message, the moments sent, opened and clicked)."""
+    from wagtail_segments.messaging.sending import _insert
+
+    contact, now = factories.contact(email="ann@example.com"), timezone.now()
+    delivery = Delivery(
+        contact=contact, email_message=factories.email_message(), sms_message=factories.sms_message(),
+        purpose=Purpose.TRANSACTIONAL, campaign_id=7, run_id=8, step_key="6f1c2a3e-0d4b-4c59-9a61-2f3b4c5d6e7f",
+        test=True, to_address="ann@example.com", subject="Hi", status=Delivery.Status.SENT, reason="why",
+        error="oops", links=["https://example.com/"], provider_message_id="<id@example.com>",
+        created_at=now - datetime.timedelta(minutes=3), sent_at=now - datetime.timedelta(minutes=2),
+        opened_at=now - datetime.timedelta(minutes=1), clicked_at=now,
+    )
+
+    _insert([delivery])
+
+    stored = Delivery.objects.get(pk=delivery.pk)
+    for field in Delivery._meta.concrete_fields:
+        assert str(getattr(stored, field.attname)) == str(getattr(delivery, field.attname)), field.name

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from wagtail_segments.contacts.models import Contact, ContactTag, TaggedContact
-from wagtail_segments.contacts.tagging import tag_contacts
+from wagtail_segments.contacts.tagging import tag_contacts, untag_contacts
 from wagtail_segments.segments import manual
 from wagtail_segments.segments.exporting import CONTACT_COLUMNS, _Echo, guard_cell
 from wagtail_segments.segments.models import Segment
@@ -115,10 +115,12 @@ class RemoveTag(AddTag):
     audit_action = audit.CONTACTS_UNTAGGED
 
     def apply(self, ids, options):
+        removed = 0
         with transaction.atomic():
-            removed, _counts = TaggedContact.objects.filter(
-                tag__name__iexact=options["tag"].strip(), content_object_id__in=ids,
-            ).delete()
+            # One delete and one pre/post_remove pair per tag for the batch, as
+            # contact.tags.remove() would send them one contact at a time.
+            for tag in ContactTag.objects.filter(name__iexact=options["tag"].strip()).order_by("pk"):
+                removed += len(untag_contacts(tag, ids))
             mark_contacts_changed(ids, "tags")
         return removed
 

@@ -1,6 +1,11 @@
 """The builder's step forms: each kind's settings as fields with choosers (emails, texts,
 segments, pages, forms, tags, groups), never ids or JSON, turned into the ``config`` the
-engine reads and checked by the step kind's own ``problems`` before anything is saved."""
+engine reads and checked by the step kind's own ``problems`` before anything is saved.
+
+"Set a contact field or property" offers one value input per type (text, number, date with
+Wagtail's picker, yes/no) and shows the one that the chosen field's or property's type
+takes (shown_when.js); the value is typed by the action's own ``set_field_value``, so the
+step stores what the engine will write."""
 
 from __future__ import annotations
 
@@ -11,17 +16,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.widgets import AdminDateTimeInput, AdminPageChooser, AdminTimeInput
+from wagtail.admin.widgets import AdminDateInput, AdminDateTimeInput, AdminPageChooser, AdminTimeInput
 
-from wagtail_segments.campaigns.actions import ACTIONS, SETTABLE_FIELDS
+from wagtail_segments.campaigns.actions import ACTIONS, SETTABLE_FIELDS, set_field_value, settable_field_type
 from wagtail_segments.campaigns.models import Campaign, Step
 from wagtail_segments.campaigns.steps import STEP_KINDS, step_problems
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.models import Contact, PropertyDefinition
+from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
 from wagtail_segments.segments.choosers import form_page_models
 from wagtail_segments.segments.fields import RulesField
 from wagtail_segments.segments.models import Segment
+
+from .contact_form import shown_text
 
 WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
             (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))]
@@ -31,11 +39,17 @@ SPLIT_LABELS = ("a", "b", "c", "d")
 ACTION_FIELDS = {
     "add_tags": ("tags",), "remove_tags": ("tags",),
     "add_to_segment": ("static_segment",), "remove_from_segment": ("static_segment",),
-    "change_points": ("points",), "set_field": ("field", "property", "value"),
+    "change_points": ("points",),
+    "set_field": ("target", "value_text", "value_number", "value_date", "value_boolean"),
     "start_campaign": ("campaign",), "leave": (), "send_email": ("email",), "send_sms": ("sms",),
     "notify_staff": ("group", "user", "note"), "webhook": ("url", "secret_name"),
 }
 ADDABLE_KINDS = ("action", "wait", "decision", "condition", "split", "goal")
+# set_field's value input for each type of field or property.
+Type = PropertyDefinition.Type
+VALUE_FIELDS = {Type.TEXT: "value_text", Type.NUMBER: "value_number", Type.DATE: "value_date",
+                Type.BOOLEAN: "value_boolean"}
+PROPERTY_PREFIX = "properties."  # a property's target, as form mappings name it
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -58,17 +72,32 @@ def _int(value):
 
 
 def shown_when(form: forms.Form, control: str, fields: dict[str, str]) -> None:
-    """Mark fields to be shown only while ``control`` has one of the values (step_form.js);
+    """Mark fields to be shown only while ``control`` has one of the values (shown_when.js);
     without script every field shows, and the kind's checks still say what is missing."""
     for name, values in fields.items():
         form.fields[name].widget.attrs["data-wsg-shown-when"] = f"{control}:{values}"
 
 
-class PropertyChoiceField(forms.ModelChoiceField):
-    """Declared properties by label with their type, as the rule builder lists them."""
-
-    def label_from_instance(self, obj: PropertyDefinition) -> str:
-        return _("%(property)s (%(type)s)") % {"property": obj.label or obj.key, "type": obj.get_type_display()}
+def settable_targets(stored: str = "") -> tuple[list, dict[str, str]]:
+    """What a set_field step may set, as a select's grouped choices (contact fields by name,
+    declared properties with their type, as the rule builder lists them), and each one's
+    type. A stored property no longer declared stays listed, marked, so that the form shows
+    what is saved (and the step's checks refuse it)."""
+    fields = [(name, capfirst(Contact._meta.get_field(name).verbose_name)) for name in SETTABLE_FIELDS]
+    types = {name: settable_field_type(name) for name in SETTABLE_FIELDS}
+    properties = []
+    for prop in PropertyDefinition.objects.order_by("label", "key"):
+        target = PROPERTY_PREFIX + prop.key
+        properties.append((target, _("%(property)s (%(type)s)")
+                           % {"property": prop.label or prop.key, "type": prop.get_type_display()}))
+        types[target] = prop.type
+    if stored.startswith(PROPERTY_PREFIX) and stored not in types:
+        properties.append((stored, _("“%(key)s” (no longer declared)") % {"key": stored.removeprefix(PROPERTY_PREFIX)}))
+        types[stored] = Type.TEXT
+    choices = [("", "---------"), (_("Contact fields"), fields)]
+    if properties:
+        choices.append((_("Properties"), properties))
+    return choices, types
 
 
 def secret_choices(stored: str | None = None) -> list[tuple[str, str]]:
@@ -98,7 +127,7 @@ class StepForm(forms.Form):
 
     @property
     def media(self):
-        return super().media + forms.Media(js=["wagtail_segments/admin/step_form.js"])
+        return super().media + forms.Media(js=["wagtail_segments/admin/shown_when.js"])
 
     def initial_from(self, config: dict) -> dict:
         return {}
@@ -122,10 +151,13 @@ class ActionStepForm(StepForm):
                                             required=False)
     points = forms.IntegerField(label=_("Points"), required=False,
                                 help_text=_("A negative number takes points away."))
-    field = forms.ChoiceField(label=_("Contact field"), required=False)
-    property = PropertyChoiceField(PropertyDefinition.objects.order_by("label", "key"), label=_("or property"),
-                                   required=False, to_field_name="key")
-    value = forms.CharField(label=_("Value"), required=False)
+    target = forms.ChoiceField(label=_("Contact field or property"), required=False)
+    value_text = forms.CharField(label=_("Value"), required=False)
+    value_number = forms.CharField(label=_("Value"), required=False, widget=forms.NumberInput(attrs={"step": "any"}))
+    # The picker writes ISO dates whatever WAGTAIL_DATE_FORMAT says, as the contact form's.
+    value_date = forms.CharField(label=_("Value"), required=False, widget=AdminDateInput(format="%Y-%m-%d"))
+    value_boolean = forms.ChoiceField(label=_("Value"), required=False,
+                                      choices=[("true", _("Yes")), ("false", _("No"))])
     campaign = forms.ModelChoiceField(Campaign.objects.all(), label=_("Campaign"), required=False)
     email = forms.ModelChoiceField(EmailMessage.objects.all(), label=_("Email"), required=False)
     sms = forms.ModelChoiceField(SmsMessage.objects.all(), label=_("SMS message"), required=False)
@@ -139,21 +171,72 @@ class ActionStepForm(StepForm):
     def __init__(self, *args, action: str, **kwargs):
         self.action = action
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [("", "---------")] + [
-            (name, capfirst(Contact._meta.get_field(name).verbose_name)) for name in SETTABLE_FIELDS
-        ]
         self.fields["secret_name"].choices = secret_choices(self.stored.get("secret_name"))
         wanted = {"name", *ACTION_FIELDS.get(action, ())}
         for name in list(self.fields):
             if name not in wanted:
                 del self.fields[name]
+        if action == "set_field":
+            self.setup_value_fields()
+
+    def setup_value_fields(self) -> None:
+        """The target select, and each type's value input shown only for the targets of
+        that type (the text one also before a target is chosen); a type no target has is
+        left out."""
+        stored = self.initial.get("target") or ""
+        self.fields["target"].choices, self.target_types = settable_targets(stored)
+        for name in set(VALUE_FIELDS.values()) - {self.value_field_name(stored)}:
+            self.initial.pop(name, None)  # a switch to another type starts that input empty
+        for kind, name in VALUE_FIELDS.items():
+            targets = [target for target, of in self.target_types.items() if of == kind]
+            if kind == Type.TEXT:
+                targets.insert(0, "")
+            if not targets:
+                del self.fields[name]
+                continue
+            self.fields[name].widget.attrs["data-wsg-shown-when"] = "target:" + " ".join(targets)
+
+    def value_field_name(self, target: str) -> str:
+        return VALUE_FIELDS[self.target_types.get(target, Type.TEXT)]
+
+    def set_field_config(self) -> tuple[dict, PropertyValueError | None]:
+        """The step's settings, the value typed; and why the value does not fit, if it does not
+        (the value is then kept as typed in)."""
+        target = self.cleaned_data.get("target") or ""
+        config = {"action": self.action}
+        if target.startswith(PROPERTY_PREFIX):
+            config["property"] = target.removeprefix(PROPERTY_PREFIX)
+        elif target:
+            config["field"] = target
+        config["value"] = self.cleaned_data.get(self.value_field_name(target))
+        if not target:
+            return config, None
+        try:
+            config["value"] = set_field_value(config, {config.get("property"): self.target_types[target]})
+        except PropertyValueError as error:
+            return config, error
+        return config, None
+
+    def clean(self):
+        if self.action == "set_field" and not self.errors:
+            _config, error = self.set_field_config()
+            if error is not None:
+                self.add_error(self.value_field_name(self.cleaned_data.get("target") or ""), str(error))
+        return super().clean()
 
     def initial_from(self, config):
         tags = config.get("tags") or []
+        value = config.get("value")
+        try:
+            boolean = shown_text(parse_boolean(value))
+        except PropertyValueError:
+            boolean = None
         return {
             "tags": ", ".join(tags) if isinstance(tags, list) else tags,
             "static_segment": config.get("segment"), "points": config.get("points"),
-            "field": config.get("field"), "property": config.get("property"), "value": config.get("value"),
+            "target": config.get("field") or (PROPERTY_PREFIX + config["property"] if config.get("property") else ""),
+            "value_text": shown_text(value), "value_number": shown_text(value), "value_date": shown_text(value),
+            "value_boolean": boolean,
             "campaign": config.get("campaign"), "email": config.get("message"), "sms": config.get("message"),
             "group": config.get("group"), "user": config.get("user"), "note": config.get("note"),
             "url": config.get("url"), "secret_name": config.get("secret_name"),
@@ -163,6 +246,8 @@ class ActionStepForm(StepForm):
         data, config = self.cleaned_data, {"action": self.action}
         if self.action not in ACTION_FIELDS:  # a site's own action: keep what Python gave it
             return {**self.stored, "action": self.action}
+        if self.action == "set_field":
+            return self.set_field_config()[0]
         for name in ACTION_FIELDS[self.action]:
             value = data.get(name)
             if name == "tags":
@@ -174,14 +259,6 @@ class ActionStepForm(StepForm):
             elif name in ("campaign", "group", "user"):
                 if value is not None or name == "campaign":
                     config[name] = _pk(value)
-            elif name == "property":
-                if value is not None:
-                    config["property"] = value.key
-            elif name == "field":
-                if value:
-                    config["field"] = value
-            elif name == "value" and self.action == "set_field" and data.get("field") in ("do_not_email", "do_not_sms"):
-                config["value"] = (value or "").strip().lower() in ("1", "true", "yes", "on")
             elif value not in (None, ""):
                 config[name] = value
         return config

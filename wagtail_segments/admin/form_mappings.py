@@ -139,6 +139,12 @@ class FieldRow:
     type_label: str
     notes: list[str] = field(default_factory=list)
     bound: forms.BoundField | None = None
+    # The field identifies the submitter (its answer is the email, copied nowhere): the row
+    # says so instead of offering a select. Which one does follows the "identifies" select
+    # (shown_when.js): the values of that select for which this row identifies, and the others.
+    identifies: bool = False
+    identifies_when: str = ""
+    copied_when: str = ""
 
 
 def target_key(name: str) -> str:
@@ -155,10 +161,14 @@ class FormMappingForm(forms.Form):
                                "already known joins that contact. It is never copied anywhere else."),
     )
 
+    class Media:
+        js = ["wagtail_segments/admin/shown_when.js"]
+
     def __init__(self, *args, form_fields, saved: FormMapping | None, default_email: str | None,
                  defaults: dict, targets: Targets, **kwargs):
         super().__init__(*args, **kwargs)
         self.form_fields = list(form_fields)
+        self.default_email = default_email
         chosen = saved_targets(saved)
         labels = {f.clean_name: f.label for f in self.form_fields}
         default_label = (
@@ -180,15 +190,22 @@ class FormMappingForm(forms.Form):
             )
             self.initial.setdefault(target_key(name), value)
 
+    def identifies_when(self, name: str) -> list[str]:
+        """The values of the "identifies" select for which the field ``name`` identifies the
+        submitter: its own name, and the default when it is the default."""
+        return [name, *([""] if name == self.default_email else [])]
+
     def cleaned_mapping(self) -> tuple[str, dict[str, str | None]]:
         """(email_field, targets) as ``FormMapping`` keeps them; only the fields the form has
-        now: choices for fields since removed are forgotten."""
+        now: choices for fields since removed are forgotten, and so is a choice for the field
+        that identifies the submitter (its answer is never copied: the screen offers none)."""
+        email = self.cleaned_data.get("email_field") or ""
         chosen = {}
         for form_field in self.form_fields:
             value = self.cleaned_data.get(target_key(form_field.clean_name)) or ""
-            if value:
+            if value and email not in self.identifies_when(form_field.clean_name):
                 chosen[form_field.clean_name] = None if value == IGNORE else value
-        return self.cleaned_data.get("email_field") or "", chosen
+        return email, chosen
 
 
 # ---------------------------------------------------------------------------- listing
@@ -338,15 +355,17 @@ class FormMappingEditView(WagtailAdminTemplateMixin, FormView):
         return form
 
     def rows(self, form: FormMappingForm) -> list[FieldRow]:
-        chosen_email = form["email_field"].value() or self.default_email
+        chosen_email = form["email_field"].value() or ""
+        email_values = [value for value, _label in form.fields["email_field"].choices]
         opt_in = None if asks_everyone_to_confirm(self.page) else confirmation_field(self.page)
         rows = []
         for form_field in form.form_fields:
             name = form_field.clean_name
+            identifies_when = form.identifies_when(name)
             row = FieldRow(name=name, label=form_field.label, type_label=field_type_label(form_field),
-                           bound=form[target_key(name)])
-            if name == chosen_email:
-                row.notes.append(_("Identifies the submitter: its answer is the contact's email, not copied here."))
+                           bound=form[target_key(name)], identifies=chosen_email in identifies_when,
+                           identifies_when=" ".join(identifies_when),
+                           copied_when=" ".join(v for v in email_values if v not in identifies_when))
             if name == opt_in:
                 row.notes.append(_("Ticked, it sends the submitter a confirmation email (double opt-in)."))
             if self.targets.is_undeclared(self.saved_targets.get(name), own=name):
@@ -369,6 +388,7 @@ class FormMappingEditView(WagtailAdminTemplateMixin, FormView):
             and self.saved.email_field not in present else ""
         return {
             **context, "page": self.page, "rows": self.rows(form), "removed": self.removed_fields(form),
+            "media": form.media,
             "stale_email": stale_email, "can_change": self.can_change,
             "everyone_confirms": asks_everyone_to_confirm(self.page),
             "action_url": self.request.path, "submit_button_label": _("Save"),

@@ -30,11 +30,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wagtail_segments.contacts.properties import PropertyValueError, normalise_property
+from wagtail_segments.contacts.models import Contact, PropertyDefinition
+from wagtail_segments.contacts.properties import PropertyValueError, normalise_property, parse_boolean
 
 if TYPE_CHECKING:
     from .models import Run
@@ -166,9 +169,39 @@ class ChangePoints(Action):
 SETTABLE_FIELDS = ("first_name", "last_name", "phone", "country", "do_not_email", "do_not_sms")
 
 
+def settable_field_type(name: str) -> str:
+    """A settable contact field's value type, in the words of ``PropertyDefinition.Type``."""
+    if isinstance(Contact._meta.get_field(name), models.BooleanField):
+        return PropertyDefinition.Type.BOOLEAN
+    return PropertyDefinition.Type.TEXT
+
+
+def field_value(name: str, value: Any) -> Any:
+    """The value to store in the contact field ``name``: a yes/no field read as yes/no
+    properties are, a text field checked against its column (its length)."""
+    if settable_field_type(name) == PropertyDefinition.Type.BOOLEAN:
+        return parse_boolean(value)
+    text = "" if value is None else str(value).strip()
+    try:
+        return Contact._meta.get_field(name).clean(text, None)
+    except ValidationError as error:
+        raise PropertyValueError(" ".join(error.messages)) from None
+
+
+def set_field_value(config: dict, types: dict[str, str] | None = None) -> Any:
+    """The typed value a ``set_field`` step with ``config`` stores; raises PropertyValueError
+    when it does not fit the field's or the declared property's type. ``types``: the declared
+    property types when the caller has read them already."""
+    if config.get("field"):
+        return field_value(config["field"], config.get("value"))
+    return normalise_property(config["property"], config.get("value"), types)
+
+
 class SetField(Action):
-    """``{"field": "first_name", "value": "Ada"}`` or ``{"property": "plan", "value": "gold"}``
-    (a declared property's value is normalised to its type)."""
+    """``{"field": "first_name", "value": "Ada"}`` or ``{"property": "plan", "value": "gold"}``:
+    the value is typed as the contact field's model field or the declared property's type
+    says (``set_field_value``), when the step is saved and again when it acts, so that a
+    value stored as text by an older version still works."""
 
     name = "set_field"
     label = gettext_lazy("Set a contact field or property")
@@ -180,22 +213,25 @@ class SetField(Action):
             return [_("Choose one contact field or one property.")]
         if field and field not in SETTABLE_FIELDS:
             return [_("“%(field)s” cannot be set by a campaign.") % {"field": field}]
+        types, target = None, field and capfirst(Contact._meta.get_field(field).verbose_name)
         if prop:
-            try:
-                normalise_property(prop, config.get("value"))
-            except PropertyValueError as error:
-                return [str(error)]
+            definition = PropertyDefinition.objects.filter(key=prop).first()
+            if definition is None:
+                return [_("The property “%(key)s” it sets is no longer declared.") % {"key": prop}]
+            target, types = definition.label or prop, {prop: definition.type}
+        try:
+            set_field_value(config, types)
+        except PropertyValueError as error:
+            return [_("The value for “%(target)s” does not fit: %(error)s") % {"target": target, "error": error}]
         return []
 
     def execute(self, run, config):
-        from wagtail_segments.contacts.models import Contact
-
         contact = Contact.objects.select_for_update().get(pk=run.contact_id)
+        value = set_field_value(config)
         if config.get("field"):
-            setattr(contact, config["field"], config.get("value"))
+            setattr(contact, config["field"], value)
             contact.save(update_fields=[config["field"]])
-            return {"field": config["field"], "value": config.get("value")}
-        value = normalise_property(config["property"], config.get("value"))
+            return {"field": config["field"], "value": value}
         contact.properties = {**contact.properties, config["property"]: value}
         contact.save(update_fields=["properties"])
         return {"property": config["property"], "value": value}

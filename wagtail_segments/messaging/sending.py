@@ -335,11 +335,9 @@ def _prepared_delivery(prepared: PreparedEmail, message: EmailMessage, recipient
     return delivery, build_email(prepared, rendered, delivery)
 
 
-# What a new delivery's row is written from (the other fields keep their defaults).
-DELIVERY_FIELDS = (
-    "token", "channel", "contact_id", "email_message_id", "purpose", "campaign_id", "run_id", "step_key",
-    "test", "to_address", "subject", "status", "reason", "error", "links", "provider_message_id", "created_at",
-)
+# A new delivery's row is written from every column of the object (the id comes back from
+# the insert): a list kept by hand would silently drop a field added to the model later.
+DELIVERY_FIELDS = tuple(f.attname for f in Delivery._meta.concrete_fields if not f.primary_key)
 
 
 def _insert(deliveries: list[Delivery]) -> None:
