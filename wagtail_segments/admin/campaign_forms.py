@@ -23,6 +23,8 @@ from wagtail_segments.segments.choosers import form_page_models
 from wagtail_segments.segments.fields import RulesField
 from wagtail_segments.segments.models import Segment
 
+from .widgets import TagNamesField
+
 WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
             (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))]
 UNITS = [("minutes", _("minutes")), ("hours", _("hours")), ("days", _("days")), ("weeks", _("weeks"))]
@@ -117,7 +119,7 @@ class StepForm(forms.Form):
 
 class ActionStepForm(StepForm):
     kind = "action"
-    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+    tags = TagNamesField(label=_("Tags"), required=False)
     static_segment = forms.ModelChoiceField(Segment.objects.filter(kind="static"), label=_("Segment"),
                                             required=False)
     points = forms.IntegerField(label=_("Points"), required=False,
@@ -149,9 +151,8 @@ class ActionStepForm(StepForm):
                 del self.fields[name]
 
     def initial_from(self, config):
-        tags = config.get("tags") or []
         return {
-            "tags": ", ".join(tags) if isinstance(tags, list) else tags,
+            "tags": config.get("tags") or [],
             "static_segment": config.get("segment"), "points": config.get("points"),
             "field": config.get("field"), "property": config.get("property"), "value": config.get("value"),
             "campaign": config.get("campaign"), "email": config.get("message"), "sms": config.get("message"),
@@ -166,7 +167,7 @@ class ActionStepForm(StepForm):
         for name in ACTION_FIELDS[self.action]:
             value = data.get(name)
             if name == "tags":
-                config["tags"] = [t.strip() for t in (value or "").split(",") if t.strip()]
+                config["tags"] = value
             elif name == "static_segment":
                 config["segment"] = _pk(value)
             elif name in ("email", "sms"):
