@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.http import require_POST
 
 from wagtail_segments.campaigns.models import Run
+from wagtail_segments.contacts.countries import country_label
 from wagtail_segments.contacts.models import Contact, Event, Touchpoint
 from wagtail_segments.contacts.touchpoints import log_touchpoint
 from wagtail_segments.messaging.models import Consent, Delivery
@@ -87,6 +88,7 @@ class ContactDetailView(ContactInspectView):
             context["tags_form"] = TagsForm(initial={"tags": list(contact.tags.all())})
             context["touchpoint_form"] = TouchpointForm()
         context["properties"] = property_rows(contact)
+        context["country"] = country_label(contact.country)
         return context
 
 

@@ -25,6 +25,7 @@ from wagtail_segments.campaigns.models import LIVE_STATES, Campaign, Run
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
 from wagtail_segments.segments.choosers import form_page_models
 
+from wagtail_segments.contacts.countries import country_label
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
 from wagtail_segments.contacts.tag_widget import ContactTagWidget
 from wagtail_segments.segments.models import Segment
@@ -90,7 +91,7 @@ class ContactAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
     menu_icon = "user"
-    list_display = ("select", "contact", "company_name", "points", "country", "first_seen", "last_seen")
+    list_display = ("select", "contact", "company_name", "points", "country_name", "first_seen", "last_seen")
     list_display_add_buttons = "contact"
     list_filter = (IdentityFilter, SegmentFilter, TagFilter, LastSeenFilter, PointsFilter, CountryFilter,
                    "do_not_email")
@@ -104,7 +105,7 @@ class ContactAdmin(ModelAdmin):
     edit_handler = ObjectListWithProperties([
         FieldPanel("email"),
         FieldRowPanel([FieldPanel("first_name"), FieldPanel("last_name")]),
-        FieldPanel("phone"),
+        FieldRowPanel([FieldPanel("phone"), FieldPanel("country")]),
         # Choosers, not selects: a million contacts may come with tens of thousands of companies.
         FieldRowPanel([FieldPanel("company", widget=company_chooser_viewset.widget_class()),
                        FieldPanel("user", widget=user_chooser_viewset.widget_class())]),
@@ -112,8 +113,7 @@ class ContactAdmin(ModelAdmin):
             "Stored by forms, imports or code under keys no contact property declares: kept as they are when "
             "you save. Declare one under Marketing → Contact properties to edit it here.")),
         FieldPanel("tags", widget=ContactTagWidget()),
-        FieldRowPanel([FieldPanel("points"), FieldPanel("country")]),
-        FieldRowPanel([FieldPanel("first_seen"), FieldPanel("last_seen")]),
+        FieldRowPanel([FieldPanel("points"), FieldPanel("first_seen"), FieldPanel("last_seen")]),
         FieldPanel("time_zone", help_text=_("Send windows open in the contact's time zone; none chosen: the site's.")),
         FieldRowPanel([FieldPanel("do_not_email"), FieldPanel("do_not_email_reason")]),
         FieldRowPanel([FieldPanel("do_not_sms"), FieldPanel("do_not_sms_reason")]),
@@ -143,6 +143,12 @@ class ContactAdmin(ModelAdmin):
 
     company_name.short_description = _("Company")
     company_name.admin_order_field = "company__name"
+
+    def country_name(self, contact: Contact) -> str:
+        return country_label(contact.country)
+
+    country_name.short_description = _("Country")
+    country_name.admin_order_field = "country"
 
     def get_queryset(self, request):
         return super().get_queryset(request).live().select_related("company")
