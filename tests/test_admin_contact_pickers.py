@@ -233,3 +233,18 @@ def test_campaign_tag_steps_and_the_tag_entry_use_the_tag_widget(admin_client):
     data["entry_tag"] = '"Trade fair"'
     assert admin_client.post(edit, data).status_code == 302
     assert Campaign.objects.get(pk=campaign.pk).entry_tag == "Trade fair"
+
+
+def test_a_got_a_tag_decision_picks_one_tag_with_the_widget(admin_client):
+    campaign = factories.campaign(status="draft", name="Fair")
+    add_step = f"/admin/marketing/campaigns/{campaign.pk}/steps/add/"
+    form = {"kind": "decision", "action": "", "parent": "", "branch": "next"}
+
+    html = admin_client.get(add_step, form).content.decode()
+    tag = BeautifulSoup(html, "html.parser").find("input", attrs={"name": "tag"})
+    assert tag["data-w-tag-url-value"] == "/admin/tag-autocomplete/wagtail_segments/contacttag/"
+    assert '"tagLimit": 1' in tag["data-w-tag-options-value"]
+
+    admin_client.post(add_step, {**form, "save": "1", "did": "tagged", "tag": '"big customer"', "amount": "3",
+                                 "unit": "days"})
+    assert campaign.steps.get().config == {"did": "tagged", "tag": "big customer", "days": 3}

@@ -23,7 +23,7 @@ from wagtail_segments.segments.choosers import form_page_models
 from wagtail_segments.segments.fields import RulesField
 from wagtail_segments.segments.models import Segment
 
-from .widgets import TagNamesField
+from .widgets import OneTagField, TagNamesField
 
 WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
             (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))]
@@ -270,7 +270,7 @@ class DecisionStepForm(LengthMixin, StepForm):
     page = forms.IntegerField(label=_("Page"), required=False, widget=AdminPageChooser())
     descendants = forms.BooleanField(label=_("or any page under it"), required=False)
     form = forms.IntegerField(label=_("Form"), required=False)
-    tag = forms.CharField(label=_("Tag"), required=False)
+    tag = OneTagField(label=_("Tag"), required=False)
     segment = forms.ModelChoiceField(Segment.objects.all(), label=_("Segment"), required=False)
     field_order = ["name", "did", "email", "machine_opens", "page", "descendants", "form", "tag", "segment",
                    "amount", "unit"]
