@@ -68,7 +68,10 @@ def test_editor_builds_activates_and_follows_a_contact(page, live_requests, edit
     def decision(p):
         p.locator("#id_name").fill("Became a customer?")
         p.locator("#id_did").select_option(label="get a tag")
-        p.locator("#id_tag").fill("customer")
+        tag = p.get_by_role("textbox", name="Tag")  # Wagtail's tag widget, completing from contact tags
+        tag.press_sequentially("customer")
+        tag.press("Enter")
+        expect(p.locator("ul.tagit .tagit-label")).to_have_text(["customer"])
         p.locator("#id_amount").fill("3")
         p.screenshot(path=f"{ARTIFACTS}/campaign_step_form.png", full_page=True)
         assert_accessible(p)

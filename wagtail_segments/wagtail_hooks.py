@@ -19,6 +19,14 @@ def register_admin_urls():
 
     return [path("marketing/", include(urls))]
 
+
+@hooks.register("register_admin_viewset")
+def register_choosers():
+    from .admin.choosers import company_chooser_viewset, user_chooser_viewset
+
+    return [company_chooser_viewset, user_chooser_viewset]
+
+
 from .admin.dashboard import homepage_panels  # noqa: E402
 
 hooks.register("construct_homepage_panels", homepage_panels)

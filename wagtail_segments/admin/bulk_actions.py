@@ -22,6 +22,7 @@ from wagtail_segments.segments.models import Segment
 from wagtail_segments.segments.receivers import mark_contacts_changed
 
 from . import audit
+from .widgets import OneTagField
 
 Progress = Callable[[int], None]
 
@@ -34,7 +35,7 @@ class SegmentForm(forms.Form):
 
 
 class TagForm(forms.Form):
-    tag = forms.CharField(label=_("Tag"), max_length=100)
+    tag = OneTagField(label=_("Tag"), max_length=100)
 
 
 class ContactsBulkAction:

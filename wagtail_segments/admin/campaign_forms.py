@@ -30,6 +30,7 @@ from wagtail_segments.segments.fields import RulesField
 from wagtail_segments.segments.models import Segment
 
 from .contact_form import shown_text
+from .widgets import OneTagField, TagNamesField
 
 WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")),
             (4, _("Friday")), (5, _("Saturday")), (6, _("Sunday"))]
@@ -146,7 +147,7 @@ class StepForm(forms.Form):
 
 class ActionStepForm(StepForm):
     kind = "action"
-    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+    tags = TagNamesField(label=_("Tags"), required=False)
     static_segment = forms.ModelChoiceField(Segment.objects.filter(kind="static"), label=_("Segment"),
                                             required=False)
     points = forms.IntegerField(label=_("Points"), required=False,
@@ -225,14 +226,13 @@ class ActionStepForm(StepForm):
         return super().clean()
 
     def initial_from(self, config):
-        tags = config.get("tags") or []
         value = config.get("value")
         try:
             boolean = shown_text(parse_boolean(value))
         except PropertyValueError:
             boolean = None
         return {
-            "tags": ", ".join(tags) if isinstance(tags, list) else tags,
+            "tags": config.get("tags") or [],
             "static_segment": config.get("segment"), "points": config.get("points"),
             "target": config.get("field") or (PROPERTY_PREFIX + config["property"] if config.get("property") else ""),
             "value_text": shown_text(value), "value_number": shown_text(value), "value_date": shown_text(value),
@@ -251,7 +251,7 @@ class ActionStepForm(StepForm):
         for name in ACTION_FIELDS[self.action]:
             value = data.get(name)
             if name == "tags":
-                config["tags"] = [t.strip() for t in (value or "").split(",") if t.strip()]
+                config["tags"] = value
             elif name == "static_segment":
                 config["segment"] = _pk(value)
             elif name in ("email", "sms"):
@@ -346,7 +346,7 @@ class DecisionStepForm(LengthMixin, StepForm):
     page = forms.IntegerField(label=_("Page"), required=False, widget=AdminPageChooser())
     descendants = forms.BooleanField(label=_("or any page under it"), required=False)
     form = forms.IntegerField(label=_("Form"), required=False)
-    tag = forms.CharField(label=_("Tag"), required=False)
+    tag = OneTagField(label=_("Tag"), required=False)
     segment = forms.ModelChoiceField(Segment.objects.all(), label=_("Segment"), required=False)
     field_order = ["name", "did", "email", "machine_opens", "page", "descendants", "form", "tag", "segment",
                    "amount", "unit"]

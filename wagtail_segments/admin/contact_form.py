@@ -27,6 +27,7 @@ from wagtail.admin.panels import ObjectList, Panel
 from wagtail.admin.templatetags.wagtailadmin_tags import render_with_errors
 from wagtail.admin.widgets import AdminAutoHeightTextInput, AdminDateInput
 
+from wagtail_segments.contacts.countries import country_choices_keeping, country_codes
 from wagtail_segments.contacts.models import PropertyDefinition
 from wagtail_segments.contacts.properties import PropertyValueError, normalise_property
 
@@ -45,6 +46,15 @@ def time_zone_choices(stored: str = "") -> list[tuple[str, str]]:
     if stored and stored not in zones:
         choices.append((stored, _("%(zone)s (not a known time zone)") % {"zone": stored}))
     return choices
+
+
+def country_field(model_field: forms.Field, stored: str) -> forms.ChoiceField:
+    """The contact's country chosen by name (in the editor's language), stored as its code;
+    a stored code that is no known country stays a choice."""
+    return forms.ChoiceField(
+        label=model_field.label, required=False, help_text=model_field.help_text,
+        choices=country_choices_keeping(stored, empty_label=_("No country")),
+    )
 
 
 def shown_text(value: Any) -> str:
@@ -120,6 +130,11 @@ class ContactForm(WagtailAdminModelForm):
         super().__init__(*args, **kwargs)
         if "time_zone" in self.fields:
             self.fields["time_zone"].widget = forms.Select(choices=time_zone_choices(self.instance.time_zone))
+        if "country" in self.fields:
+            stored = self.instance.country
+            if stored.upper() in country_codes():  # "fr" from an import is France
+                stored = self.initial["country"] = stored.upper()
+            self.fields["country"] = country_field(self.fields["country"], stored)
         stored = self.instance.properties or {}
         self.property_names: dict[str, str] = {}  # form field name -> property key
         for definition in PropertyDefinition.objects.order_by("label", "key"):

@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.http import require_POST
-from taggit.forms import TagField
 
 from wagtail_segments.campaigns.models import Run
+from wagtail_segments.contacts.countries import country_label
 from wagtail_segments.contacts.models import Contact, Event, Touchpoint
 from wagtail_segments.contacts.touchpoints import log_touchpoint
 from wagtail_segments.messaging.models import Consent, Delivery
@@ -35,6 +35,7 @@ from wagtail_segments.segments.models import Membership
 
 from . import audit
 from .permissions import require_any
+from .widgets import TagNamesField
 from .timeline import event_details, form_field_labels, headline, message_names
 from .views import TIMELINE_PAGE_SIZE, ContactInspectView
 
@@ -45,9 +46,7 @@ MANUAL_KINDS = [(kind.value, kind.label) for kind in Touchpoint.Kind if kind not
 
 
 class TagsForm(forms.Form):
-    # A plain text field: Wagtail's tag widget adds an input of its own that has no label.
-    tags = TagField(label=gettext_lazy("Tags"), required=False,
-                    help_text=gettext_lazy("Separated by commas; a tag with spaces in quotes."))
+    tags = TagNamesField(label=gettext_lazy("Tags"), required=False)
 
 
 class TouchpointForm(forms.Form):
@@ -89,6 +88,7 @@ class ContactDetailView(ContactInspectView):
             context["tags_form"] = TagsForm(initial={"tags": list(contact.tags.all())})
             context["touchpoint_form"] = TouchpointForm()
         context["properties"] = property_rows(contact)
+        context["country"] = country_label(contact.country)
         return context
 
 

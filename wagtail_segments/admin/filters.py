@@ -1,9 +1,9 @@
 """Filters of the contacts listing that cost the same at a thousand contacts and at a million.
 
 Django's default filters build their choices from the data: ``SELECT DISTINCT country`` over
-every contact, and every tag there is, on each page load. These take what the editor types
-instead (any country code, any tag name) and offer as links only what needs no table scan:
-"no country", and the first ``TAG_LINKS`` tags in use by name (a LIMIT over the tag name index,
+every contact, and every tag there is, on each page load. These offer what needs no table
+scan: every country by name (a fixed list, contacts.countries), "no country", any tag typed,
+and the first ``TAG_LINKS`` tags in use by name as links (a LIMIT over the tag name index,
 probing the tagged-contact index).
 """
 
@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from wagtail_segments.contacts.countries import country_choices
 from wagtail_segments.contacts.models import ContactTag, TaggedContact
 from wagtail_segments.segments.rules.base import split_list
 
@@ -90,14 +91,24 @@ class TextListFilter(ParameterFilter):
 
 
 class CountryFilter(TextListFilter):
-    """Contacts in the countries typed (two-letter codes, comma-separated), or with none."""
+    """Contacts in the country chosen by name, or with none. The parameter is the code, and
+    a link or bookmark may list several ("FR,DE")."""
 
     title = _("country")
     parameter_name = "country"
-    placeholder = _("Codes, e.g. FR, DE")
 
     def links(self) -> list[tuple[str, str]]:
         return [(NO_COUNTRY, _("No country"))]
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice.get("form"):
+                current = choice["inputs"][0]["value"].upper()
+                options = [("", _("Any country")), *country_choices()]
+                if current and current not in dict(options):
+                    options.append((current, current))  # several codes, or one no country has
+                choice["inputs"][0].update(value=current, options=options)
+            yield choice
 
     def queryset(self, request, queryset: QuerySet) -> QuerySet:
         value = self.value()

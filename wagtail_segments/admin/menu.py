@@ -10,8 +10,8 @@ from django import forms
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from taggit.forms import TagWidget
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup, modeladmin_register
 from wagtail_modeladmin.helpers import ButtonHelper
 from wagtail_modeladmin.views import CreateView, EditView, IndexView
@@ -25,7 +25,9 @@ from wagtail_segments.campaigns.models import LIVE_STATES, Campaign, Run
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
 from wagtail_segments.segments.choosers import form_page_models
 
+from wagtail_segments.contacts.countries import country_label
 from wagtail_segments.contacts.models import Company, Contact, PropertyDefinition
+from wagtail_segments.contacts.tag_widget import ContactTagWidget
 from wagtail_segments.segments.models import Segment
 
 from .audit import RULES_CHANGED, record
@@ -37,6 +39,8 @@ from .merge_fields import MergeFieldsPanel
 from .segments import EDIT_RULES, NameFieldPanel, RulesLockedPanel, RulesPreviewPanel, comparable_rules
 from .contact_form import ContactForm, ObjectListWithProperties, PropertiesPanel
 from .contact_views import ContactDetailView
+from .choosers import company_chooser_viewset, user_chooser_viewset
+from .widgets import OneTagField
 
 
 @functools.cache
@@ -87,7 +91,7 @@ class ContactAdmin(ModelAdmin):
     model = Contact
     menu_label = _("Contacts")
     menu_icon = "user"
-    list_display = ("select", "contact", "company_name", "points", "country", "first_seen", "last_seen")
+    list_display = ("select", "contact", "company_name", "points", "country_name", "first_seen", "last_seen")
     list_display_add_buttons = "contact"
     list_filter = (IdentityFilter, SegmentFilter, TagFilter, LastSeenFilter, PointsFilter, CountryFilter,
                    "do_not_email")
@@ -101,16 +105,15 @@ class ContactAdmin(ModelAdmin):
     edit_handler = ObjectListWithProperties([
         FieldPanel("email"),
         FieldRowPanel([FieldPanel("first_name"), FieldPanel("last_name")]),
-        FieldRowPanel([FieldPanel("phone"), FieldPanel("company")]),
-        FieldPanel("user"),
+        FieldRowPanel([FieldPanel("phone"), FieldPanel("country")]),
+        # Choosers, not selects: a million contacts may come with tens of thousands of companies.
+        FieldRowPanel([FieldPanel("company", widget=company_chooser_viewset.widget_class()),
+                       FieldPanel("user", widget=user_chooser_viewset.widget_class())]),
         PropertiesPanel(heading=_("Properties"), other_help=_(
             "Stored by forms, imports or code under keys no contact property declares: kept as they are when "
             "you save. Declare one under Marketing → Contact properties to edit it here.")),
-        # A plain text field, as on the contact's page: Wagtail's tag widget adds an input of
-        # its own that has no label (axe: critical).
-        FieldPanel("tags", widget=TagWidget()),
-        FieldRowPanel([FieldPanel("points"), FieldPanel("country")]),
-        FieldRowPanel([FieldPanel("first_seen"), FieldPanel("last_seen")]),
+        FieldPanel("tags", widget=ContactTagWidget()),
+        FieldRowPanel([FieldPanel("points"), FieldPanel("first_seen"), FieldPanel("last_seen")]),
         FieldPanel("time_zone", help_text=_("Send windows open in the contact's time zone; none chosen: the site's.")),
         FieldRowPanel([FieldPanel("do_not_email"), FieldPanel("do_not_email_reason")]),
         FieldRowPanel([FieldPanel("do_not_sms"), FieldPanel("do_not_sms_reason")]),
@@ -140,6 +143,12 @@ class ContactAdmin(ModelAdmin):
 
     company_name.short_description = _("Company")
     company_name.admin_order_field = "company__name"
+
+    def country_name(self, contact: Contact) -> str:
+        return country_label(contact.country)
+
+    country_name.short_description = _("Country")
+    country_name.admin_order_field = "country"
 
     def get_queryset(self, request):
         return super().get_queryset(request).live().select_related("company")
@@ -289,6 +298,9 @@ class CampaignIndexView(IndexView):
 
 
 class CampaignForm(WagtailAdminModelForm):
+    # One tag, picked with the tag widget (which quotes a name with spaces): stored unquoted.
+    entry_tag = OneTagField(label=capfirst(Campaign._meta.get_field("entry_tag").verbose_name), required=False,
+                            max_length=100)
     send_days = forms.TypedMultipleChoiceField(
         label=_("Send on days"), choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("Marketing messages go out only on these days (none ticked: any day)."),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django import forms
 from wagtail import blocks
-from wagtail.admin.widgets import AdminTagWidget
 
 
 def form_page_models() -> list[type]:
@@ -91,12 +90,9 @@ class ContactTagsBlock(blocks.FieldBlock):
     stored as the comma-separated text the rule reads."""
 
     def __init__(self, required: bool = True, help_text=None, **kwargs):
-        from wagtail_segments.contacts.models import ContactTag
+        from wagtail_segments.contacts.tag_widget import ContactTagWidget
 
-        self.field = forms.CharField(
-            required=required, help_text=help_text,
-            widget=AdminTagWidget(tag_model=ContactTag),
-        )
+        self.field = forms.CharField(required=required, help_text=help_text, widget=ContactTagWidget())
         super().__init__(**kwargs)
 
     def get_prep_value(self, value):
