@@ -46,13 +46,8 @@ class ContactTag(TagBase):
 
 
 class TaggedContact(TaggedItemBase):
-    # Neither foreign key has an index of its own: wsg_unique_contact_tag leads with the
-    # contact, and wsg_tagged_tag_contact with the tag, from which the tag rule reads a tag's
-    # contacts without visiting the table (docs/scaling.md). Two indexes, not three, for every
-    # tag added or removed.
-    tag = models.ForeignKey(ContactTag, on_delete=models.CASCADE, related_name="tagged_contacts", db_index=False)
-    content_object = models.ForeignKey(
-        "Contact", on_delete=models.CASCADE, related_name="tagged_items", db_index=False)
+    tag = models.ForeignKey(ContactTag, on_delete=models.CASCADE, related_name="tagged_contacts")
+    content_object = models.ForeignKey("Contact", on_delete=models.CASCADE, related_name="tagged_items")
 
     class Meta:
         verbose_name = _("contact tag")
@@ -60,7 +55,6 @@ class TaggedContact(TaggedItemBase):
         constraints = [
             models.UniqueConstraint(fields=["content_object", "tag"], name="wsg_unique_contact_tag"),
         ]
-        indexes = [models.Index(fields=["tag", "content_object"], name="wsg_tagged_tag_contact")]
 
 
 class ContactQuerySet(models.QuerySet):

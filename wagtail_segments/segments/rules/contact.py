@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 
-from wagtail_segments.contacts.models import ContactTag, PropertyDefinition, TaggedContact
+from wagtail_segments.contacts.models import PropertyDefinition, TaggedContact
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 
 from ..choosers import ContactTagsBlock, QueriedChoiceBlock
@@ -286,38 +286,28 @@ class TagsRule(Rule):
 
         narrowed = context.ids is not None or context.id_range is not None
 
-        def has(tag_ids: list[int]) -> Q:
-            if not tag_ids:
-                return NOTHING  # no such tag: no one has it
+        def has(name_q: Q) -> Q:
             if narrowed:
                 # Only the tags of the contacts being evaluated: PostgreSQL answers a
                 # correlated EXISTS here by hashing every contact with the tag.
-                tagged = context.narrow(TaggedContact.objects.filter(tag_id__in=tag_ids), "content_object_id")
+                tagged = context.narrow(TaggedContact.objects.filter(name_q), "content_object_id")
                 return Q(pk__in=tagged.values("content_object_id"))
-            return Q(Exists(TaggedContact.objects.filter(tag_id__in=tag_ids, content_object_id=OuterRef("pk"))))
+            return Q(Exists(TaggedContact.objects.filter(name_q, content_object_id=OuterRef("pk"))))
+
+        def named(name: str) -> Q:
+            return Q(tag__name__iexact=name)
 
         operator = value.get("operator")
         if operator == "all":
             q = Q()
             for name in names:
-                q &= has(tag_ids(context, [name]))
+                q &= has(named(name))
             return q
-        q = has(tag_ids(context, names))
-        return ~q if operator == "none" else q
-
-
-def tag_ids(context: RuleContext, names: list[str]) -> list[int]:
-    """The ids of the tags named (in any case), read once per evaluation. Literal ids, not a
-    join on the tag's name: the planner then knows how many contacts carry them and reads
-    them from wsg_tagged_tag_contact alone (docs/scaling.md)."""
-    cache = context.cache.setdefault("tag_ids", {})
-    key = tuple(names)
-    if key not in cache:
-        named = Q()
+        any_q = Q()
         for name in names:
-            named |= Q(name__iexact=name)
-        cache[key] = sorted(ContactTag.objects.filter(named).values_list("pk", flat=True))
-    return cache[key]
+            any_q |= named(name)
+        q = has(any_q)
+        return ~q if operator == "none" else q
 
 
 @register
