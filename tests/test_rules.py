@@ -95,6 +95,17 @@ def test_tags_any_all_none(people):
     assert matched(rule("tags", operator="none", tags="vip")) == {cat.pk}
 
 
+def test_tags_that_no_contact_has(people):
+    ann, bob, cat = people
+    ann.tags.add("vip")
+    assert matched(rule("tags", operator="any", tags="donor")) == set()
+    assert matched(rule("tags", operator="all", tags="vip, donor")) == set()
+    assert matched(rule("tags", operator="none", tags="donor")) == {ann.pk, bob.pk, cat.pk}
+    # Narrowed to some contacts, as the pass over new events evaluates them.
+    seg = segment(rule("tags", operator="none", tags="vip, donor"), build=False)
+    assert set(matching_contacts(seg, RuleContext(ids=[ann.pk, bob.pk]))) == {bob.pk}
+
+
 @pytest.mark.parametrize("operator,points,expected", [
     ("gte", 5, {"ann", "bob"}), ("gt", 5, {"ann"}), ("lt", 5, {"cat"}), ("lte", 0, {"cat"}),
     ("eq", 50, {"ann"}), ("neq", 50, {"bob", "cat"}),
