@@ -8,7 +8,6 @@ from django.core.management import call_command
 from wagtail.models import Page
 
 from example_site.pages.models import ContentPage
-from wagtail_segments.contacts.phone import phone_e164
 from wagtail_segments.models import Contact
 from wagtail_segments.segments.evaluation import evaluate_contacts
 from wagtail_segments.segments.models import Membership, Segment
@@ -41,13 +40,6 @@ def test_the_six_segments_exist_built_and_mostly_dynamic(demo):
         assert segment.rule_problems == [], (slug, segment.rule_problems)
     for slug in ("leads", "subscribers", "customers", "donors", "attendees"):
         assert members(slug), f"{slug} has no members in the demo"
-
-
-def test_the_demo_phones_are_stored_in_e164_for_inbound_texts(demo):
-    phones = list(Contact.objects.exclude(phone="").values_list("phone", "phone_e164"))
-    assert phones
-    assert all(stored == phone_e164(phone) for phone, stored in phones)
-    assert any(stored for _phone, stored in phones)
 
 
 def test_a_contact_can_be_in_several_segments(demo):
