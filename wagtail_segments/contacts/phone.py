@@ -59,6 +59,8 @@ def e164_or_none(raw: str, region: str | None = None) -> str | None:
 
 def phone_e164(raw: str) -> str:
     """What ``Contact.phone_e164`` holds for the phone ``raw``: E.164, or "" when invalid."""
+    if not raw or raw.isspace():  # most contacts (every visitor's): no parsing, no exception
+        return ""
     return e164_or_none(raw) or ""
 
 
