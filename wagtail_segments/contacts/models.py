@@ -70,7 +70,7 @@ class ContactQuerySet(models.QuerySet):
     def anonymous(self) -> "ContactQuerySet":
         return self.filter(email_key__isnull=True, user__isnull=True)
 
-    def with_phone(self, numbers: "Iterable[str]") -> "ContactQuerySet":
+    def with_phone(self, numbers: Iterable[str]) -> "ContactQuerySet":
         """The contacts whose phone is one of ``numbers`` (E.164): an indexed lookup."""
         return self.filter(phone_e164__in=list(numbers)).exclude(phone_e164="")
 
