@@ -2,7 +2,7 @@
 
 import pytest
 
-from wagtail_segments.messaging.phone import InvalidPhone, e164_or_none, normalise_phone
+from wagtail_segments.contacts.phone import InvalidPhone, e164_or_none, normalise_phone
 
 
 @pytest.mark.parametrize("raw, expected", [

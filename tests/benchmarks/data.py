@@ -489,13 +489,13 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
     boolean = (lambda expr: f"({expr} = 1)") if d.vendor == "postgresql" else (lambda expr: expr)
     d.run(
         "INSERT INTO wagtail_segments_contact (id, uuid, email, email_key, user_id, first_name, "
-        "last_name, phone, company_id, properties, points, country, first_seen, last_seen, time_zone, "
+        "last_name, phone, phone_e164, company_id, properties, points, country, first_seen, last_seen, time_zone, "
         "do_not_email, do_not_email_reason, do_not_sms, do_not_sms_reason, merged_into_id) "
         f"SELECT i, {d.uuid()}, "
         f"CASE WHEN ident = 1 THEN {email} ELSE '' END, "
         f"CASE WHEN ident = 1 THEN {email} END, NULL, "
         f"CASE WHEN ident = 1 THEN {d.pick(FIRST_NAMES, 'first')} ELSE '' END, "
-        f"CASE WHEN ident = 1 THEN {d.pick(LAST_NAMES, 'last')} ELSE '' END, '', "
+        f"CASE WHEN ident = 1 THEN {d.pick(LAST_NAMES, 'last')} ELSE '' END, '', '', "
         f"CASE WHEN ident = 1 AND has_company = 1 THEN company END, "
         f"CASE WHEN ident = 1 THEN {d.json(quote('plan'), d.pick(expand(PLANS), 'plan'), quote('employees'), 'employees')} "
         f"ELSE {d.empty_json} END, "

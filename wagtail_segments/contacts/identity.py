@@ -134,7 +134,7 @@ def merge_contacts(source: Contact, into: Contact) -> Contact:
 
     # Free the unique email and user on the source before the survivor takes them.
     Contact.objects.filter(pk=source.pk).update(
-        email="", email_key=None, user=None, first_name="", last_name="", phone="",
+        email="", email_key=None, user=None, first_name="", last_name="", phone="", phone_e164="",
         company=None, properties={}, points=0, merged_into=into,
         do_not_email=False, do_not_email_reason="", do_not_sms=False, do_not_sms_reason="",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 import swapper
 from django.conf import settings
@@ -16,6 +17,7 @@ from taggit.managers import TaggableManager
 from taggit.models import TagBase, TaggedItemBase
 
 from .indexes import NullsLastIndex
+from .phone import phone_e164
 
 
 def normalise_email(value: str | None) -> str:
@@ -68,6 +70,10 @@ class ContactQuerySet(models.QuerySet):
     def anonymous(self) -> "ContactQuerySet":
         return self.filter(email_key__isnull=True, user__isnull=True)
 
+    def with_phone(self, numbers: Iterable[str]) -> "ContactQuerySet":
+        """The contacts whose phone is one of ``numbers`` (E.164): an indexed lookup."""
+        return self.filter(phone_e164__in=list(numbers)).exclude(phone_e164="")
+
     def with_email(self, email: str) -> "ContactQuerySet":
         """The contact with this email, in any case and spacing; none for an empty email."""
         key = normalise_email(email)
@@ -86,6 +92,9 @@ class Contact(models.Model):
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
+    # ``phone`` in E.164, blank when it is not a valid number (contacts/phone.py): what an
+    # inbound text's number is looked up by. Set on every write of ``phone``.
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=16, blank=True, editable=False)
     company = models.ForeignKey(
         Company, verbose_name=_("company"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="contacts",
@@ -137,6 +146,9 @@ class Contact(models.Model):
             # NULLs first on PostgreSQL). Range conditions on last_seen (date rules) use it too.
             NullsLastIndex(models.F("last_seen").desc(nulls_last=True), models.F("id").desc(),
                            name="wsg_contact_listing_order"),
+            # An inbound text's contacts (messaging/sms_receiving.py). Partial: most contacts
+            # (every anonymous visitor) have no phone, and their inserts skip the index.
+            models.Index(fields=["phone_e164"], condition=~Q(phone_e164=""), name="wsg_contact_phone_e164"),
         ]
 
     def __str__(self) -> str:
@@ -163,8 +175,13 @@ class Contact(models.Model):
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip()
         self.email_key = normalise_email(self.email) or None
-        if kwargs.get("update_fields") and "email" in kwargs["update_fields"]:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "phone" in update_fields:
+            self.phone_e164 = phone_e164(self.phone)
+        if update_fields and "email" in update_fields:
             kwargs["update_fields"] = {*kwargs["update_fields"], "email_key"}
+        if update_fields and "phone" in update_fields:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
         super().save(*args, **kwargs)
 
 

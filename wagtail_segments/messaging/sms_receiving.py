@@ -5,32 +5,26 @@ The whole message, trimmed and in any case, is a keyword when it is one of
 ``OPT_OUT_KEYWORDS`` (the contact opts out of texts: ``opt_out_sms``) or ``OPT_IN_KEYWORDS``
 (it opts back in: ``opt_in_sms``). "Stop please" is a reply like any other.
 
-A number is matched to contacts by its E.164 form. Contacts keep their phone as typed
-(``phone.py`` normalises at send time), so the database narrows the candidates to phones
-whose digits end with the number's national digits, and each candidate is then normalised
-and compared here: one query per inbound request, reading the phone column of the contact
-table. A number shared by several contacts (a family's landline) is recorded on each, and
-a STOP opts each out. A number no contact has is ignored: no contact is made, nothing is kept.
+A number is matched to contacts by its E.164 form, ``Contact.phone_e164``, which every write
+of a contact's phone keeps (``contacts/phone.py``): one indexed equality per inbound request,
+whatever the size of the contact table. A number shared by several contacts (a family's
+landline) is recorded on each, and a STOP opts each out. A number no contact has is ignored: no contact is made, nothing is kept.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from functools import reduce
 
-import phonenumbers
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Replace
 from django.utils import timezone
 
 from wagtail_segments.contacts.models import Contact, Event, EventKind
 from wagtail_segments.contacts.pass_queue import schedule_event_processing
+from wagtail_segments.contacts.phone import e164_or_none
 from wagtail_segments.tracking.storable import storable_text
 
 from .models import ProviderEvent
-from .phone import e164_or_none
 from .sms import InboundSms
 from .sms_sending import opt_in_sms, opt_out_sms
 
@@ -40,8 +34,6 @@ OPT_OUT_KEYWORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end",
 OPT_IN_KEYWORDS = frozenset({"start", "unstop"})
 SOURCE = "SMS reply"  # the source of the opt-outs and opt-ins recorded here
 MAX_BODY = 1600  # characters of a text kept on its event (ten SMS parts)
-# What people put between the digits of a phone number.
-SEPARATORS = (" ", "-", "(", ")", ".", "/", "\u00a0")
 PROVIDER = "sms"  # ProviderEvent.provider of inbound texts: a retried webhook is recorded once
 
 
@@ -53,23 +45,10 @@ def keyword(body: str) -> str:
 
 def contacts_by_number(numbers: set[str]) -> dict[str, list[Contact]]:
     """The contacts (not merged away) whose phone is each of ``numbers`` (E.164), by number."""
-    endings = set()
-    for number in numbers:
-        endings.add(str(phonenumbers.national_significant_number(phonenumbers.parse(number))))
-    if not endings:
-        return {}
-    digits = reduce(lambda expression, sep: Replace(expression, Value(sep), Value("")), SEPARATORS, F("phone"))
-    candidates = (
-        Contact.objects.filter(merged_into__isnull=True).exclude(phone="")
-        .annotate(phone_digits=digits)
-        .filter(reduce(lambda q, ending: q | Q(phone_digits__endswith=ending), endings, Q()))
-        .order_by("pk")
-    )
     found = defaultdict(list)
-    for contact in candidates:
-        number = e164_or_none(contact.phone)
-        if number in numbers:
-            found[number].append(contact)
+    if numbers:
+        for contact in Contact.objects.live().with_phone(numbers).order_by("pk"):
+            found[contact.phone_e164].append(contact)
     return found
 
 

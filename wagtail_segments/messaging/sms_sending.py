@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.models import Contact, Event, EventKind
 from wagtail_segments.contacts.pass_queue import schedule_event_processing
+from wagtail_segments.contacts.phone import InvalidPhone, normalise_phone
 from wagtail_segments.contacts.touchpoints import log_touchpoint
 
 from .events import record_message_event
 from .frequency_cap import capped_contacts
 from .merge import MergeFieldError, render_text
 from .models import Channel, Consent, Delivery, SmsMessage
-from .phone import InvalidPhone, normalise_phone
 from .sms import OutboundSms, get_backend
 
 OPTED_OUT = "opted out"  # the start of do_not_sms_reason when the contact opted out

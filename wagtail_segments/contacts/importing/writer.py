@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from wagtail_segments.contacts.models import Company, Contact, ContactTag, TaggedContact
+from wagtail_segments.contacts.phone import phone_e164
 from wagtail_segments.contacts.tagging import announce_pairs_added
 from wagtail_segments.signals import contacts_imported
 
@@ -28,7 +29,7 @@ from .report import ChunkResult, ImportReport
 from .rows import Row
 
 CACHE_LIMIT = 100_000  # company and tag ids remembered between chunks
-CONTACT_COLUMNS = ("pk", "email_key", "merged_into", "first_name", "last_name", "phone",
+CONTACT_COLUMNS = ("pk", "email_key", "merged_into", "first_name", "last_name", "phone", "phone_e164",
                    "country", "points", "company", "properties")
 ATTEMPTS = 3  # a chunk that meets a contact, company or tag created meanwhile is read again
 
@@ -120,10 +121,11 @@ class ContactWriter:
             company_ids = self._company_ids([row.company for row in named if row.company])
             tag_ids = self._tag_ids([tag for row in named for tag in row.tags])
 
-            # New contacts. bulk_create skips Contact.save(): the email key is set here.
+            # New contacts. bulk_create skips Contact.save(): the email key and E.164 phone are set here.
             contacts = [
                 Contact(
                     email=row.email, email_key=row.key, last_seen=None, **row.fields,
+                    phone_e164=phone_e164(row.fields.get("phone", "")),
                     company_id=company_ids[row.company.casefold()] if row.company else None,
                     properties=dict(row.properties),
                 )
@@ -203,6 +205,9 @@ class ContactWriter:
             if getattr(contact, name) != value:
                 setattr(contact, name, value)
                 fields.add(name)
+        if "phone" in fields:  # bulk_update skips Contact.save() too
+            contact.phone_e164 = phone_e164(contact.phone)
+            fields.add("phone_e164")
         if row.company:
             company_id = company_ids[row.company.casefold()]
             if contact.company_id != company_id:

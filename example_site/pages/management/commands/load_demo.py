@@ -37,6 +37,7 @@ from wagtail.models import Page, Site
 
 from example_site.pages.demo_campaigns import build_campaigns
 from example_site.pages.models import ContentPage, FormField, FormPage, HomePage, SectionPage
+from wagtail_segments.contacts.phone import phone_e164
 from wagtail_segments.models import (
     Company,
     Contact,
@@ -498,6 +499,7 @@ class DemoBuilder:
                 contact.company = company
                 if rng.random() < (0.5 if company else 0.15):
                     contact.phone = self.phone(country)
+                    contact.phone_e164 = phone_e164(contact.phone)  # bulk_create skips save()
             contacts.append(contact)
         return contacts
 
