@@ -155,3 +155,10 @@ def test_the_demo_forms_have_mappings_an_editor_keeps_and_submissions_follow(dem
 
     FormSubmission.objects.create(page=contact_form, form_data={"email": "new@example.com", "message": "Hi"})
     assert Contact.objects.get(email="new@example.com").properties == {"message": "Hi"}
+
+
+def test_the_demo_phones_are_numbers_a_text_can_go_to(demo):
+    """Fictional but valid numbers: the newsletter's SMS branch sends to the console, not nowhere."""
+    phones = list(Contact.objects.exclude(phone="").values_list("phone", "phone_e164"))
+    assert len(phones) >= 5
+    assert all(e164.startswith("+") for _phone, e164 in phones), phones

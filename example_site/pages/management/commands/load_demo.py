@@ -471,7 +471,9 @@ class DemoBuilder:
     def phone(self, country: str) -> str:
         if country in ("US", "CA"):
             return f"+1 202 555 01{self.rng.randrange(100):02d}"  # 555-01xx: fictional
-        return f"+44 7700 900{self.rng.randrange(1000):03d}"  # Ofcom's drama range
+        # ACMA's range for fiction: valid mobiles to phonenumbers (so the demo's texts are sent
+        # to the console), never anyone's. Ofcom's drama range is refused as not valid.
+        return f"+61 491 570 {6 + self.rng.randrange(1000) % 154:03d}"  # the same draws as before
 
     def make_contacts(self, count: int, companies: list[Company]) -> list[Contact]:
         rng = self.rng
