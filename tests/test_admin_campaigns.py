@@ -360,3 +360,15 @@ def test_a_step_left_unnamed_is_named_for_what_it_does(marketer):
     assert cleared.status_code == 302
     tag.refresh_from_db()
     assert tag.name == "Add tags: lead, warm"
+
+
+def test_a_set_field_step_says_what_it_sets_to_what_in_the_outline(marketer):
+    from wagtail_segments.contacts.models import PropertyDefinition
+
+    PropertyDefinition.objects.get_or_create(key="seats", defaults={"label": "Seats", "type": "number"})
+    campaign = factories.campaign(status="draft", name="Upgrade")
+    factories.chain(campaign, ("action", {"action": "set_field", "property": "seats", "value": 12}),
+                    ("action", {"action": "set_field", "field": "country", "value": "<b>FR</b>"}))
+    content = marketer.get(url("campaign_builder", campaign.pk)).content.decode()
+    assert "Seats = 12" in content
+    assert "Country = &lt;b&gt;FR&lt;/b&gt;" in content and "<b>FR</b>" not in content

@@ -63,6 +63,11 @@ def describe(step: Step) -> str:
         for key, model in (("message", _message_model(config)), ("segment", "segment"), ("campaign", "campaign")):
             if config.get(key) and model:
                 return f"{label}: {_name(model, config[key])}"
+        if config.get("action") == "set_field" and (config.get("field") or config.get("property")):
+            value = config.get("value")
+            return _("%(label)s: %(target)s = %(value)s") % {
+                "label": label, "target": _set_field_target(config),
+                "value": _("(empty)") if value in (None, "") else value}
         return label
     if step.kind == "wait":
         if _length(config):
@@ -93,6 +98,22 @@ def describe(step: Step) -> str:
     if step.kind == "goal":
         return _("Leaves on entering %(segment)s") % {"segment": _name("segment", config.get("segment"))}
     return ""
+
+
+def _set_field_target(config: dict) -> str:
+    """The name an editor knows the set field or property by: its label, not its key."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils.text import capfirst
+
+    from wagtail_segments.contacts.models import Contact, PropertyDefinition
+
+    if config.get("property"):
+        found = PropertyDefinition.objects.filter(key=config["property"]).values_list("label", flat=True).first()
+        return found or config["property"]
+    try:
+        return str(capfirst(Contact._meta.get_field(config["field"]).verbose_name))
+    except FieldDoesNotExist:
+        return str(config["field"])
 
 
 def _message_model(config: dict) -> str | None:
