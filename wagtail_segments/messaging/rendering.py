@@ -33,8 +33,8 @@ import css_inline
 import html2text
 from django.template import Context
 from django.template.loader import render_to_string
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
@@ -191,12 +191,18 @@ class PreparedEmail:
         }
         # The template holds the merge fields only; the slots are filled in after it, as the
         # template would (escaped in the HTML unless already safe, as they are in the text).
-        html_part = self._slot.sub(lambda m: conditional_escape(slots[m.group(1)]),
+        html_part = self._slot.sub(lambda m: _escaped(slots[m.group(1)]),
                                    self.html.render(Context(values, autoescape=True)))
         text_part = plain_text(self._slot.sub(lambda m: slots[m.group(1)],
                                               self.text.render(Context(values, autoescape=False))))
         return Rendered(subject, preheader, html_part, text_part, links,
                         unsubscribe if delivery is not None else "")
+
+
+def _escaped(value: str) -> str:
+    """``conditional_escape`` for a slot's value (a str), without its check for lazy
+    strings, five times a contact."""
+    return value if isinstance(value, SafeData) else html.escape(value)
 
 
 def _inline(layout: str) -> str:
