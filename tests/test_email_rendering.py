@@ -66,7 +66,8 @@ def test_css_inlined_once_per_batch_styles_what_each_contact_gets_as_inlining_it
     )
     prepared = prepare(message)
     for n, (first_name, points) in enumerate((('Zo\u00eb "Z" <script>alert(1)</script>', 5), ("O'Brien & Co", 1))):
-        contact = factories.contact(first_name=first_name, last_name="<b>L</b>", points=points, email=f"{n}@example.com")
+        contact = factories.contact(first_name=first_name, last_name="<b>L</b>", points=points,
+                                    email=f"{n}@example.com")
         page = prepared.render(contact, Delivery(contact=contact, email_message=message, to_address=contact.email)).html
         assert "<script" not in page and "<b>L" not in page
         assert ("Many points" in page) == (points > 3)
