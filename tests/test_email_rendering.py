@@ -1,12 +1,14 @@
 """Rendering an email for one contact: merge fields, escaping, CSS, text part, links."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from tests import factories
 from wagtail_segments.contacts.models import PropertyDefinition
 from wagtail_segments.messaging.models import Delivery
-from wagtail_segments.messaging.rendering import MergeTemplateError, merge_problems, prepare, preview_as
+from wagtail_segments.messaging.rendering import INLINER, MergeTemplateError, merge_problems, prepare, preview_as
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +54,42 @@ def test_css_is_inlined_the_preheader_hidden_and_a_text_part_made():
     assert "## Title" in text and "**bold**" in text and "* one" in text
     assert "<p" not in text and "Look inside" not in text
 
+
+
+def test_css_inlined_once_per_batch_styles_what_each_contact_gets_as_inlining_it_would():
+    """The layout is inlined before any contact's values are in it: each contact's page is
+    the same page, element for element, as inlining that contact's own page gives."""
+    message = factories.email_message(
+        '<h2>Hello {{ first_name|default:"there" }}</h2>'
+        "<p>{% if points &gt; 3 %}Many points{% else %}Few points{% endif %}, {{ last_name }}</p>",
+        preheader="For {{ first_name }}",
+    )
+    prepared = prepare(message)
+    for n, (first_name, points) in enumerate((('Zo\u00eb "Z" <script>alert(1)</script>', 5), ("O'Brien & Co", 1))):
+        contact = factories.contact(first_name=first_name, last_name="<b>L</b>", points=points,
+                                    email=f"{n}@example.com")
+        page = prepared.render(contact, Delivery(contact=contact, email_message=message, to_address=contact.email)).html
+        assert "<script" not in page and "<b>L" not in page
+        assert ("Many points" in page) == (points > 3)
+        assert _elements(page) == _elements(INLINER.inline(page))
+        heading = next(e for e in _elements(page) if e[0] == "h2")
+        assert "font-size: 22px" in dict(heading[1])["style"] and heading[2] == f"Hello {first_name}"
+
+
+def _elements(page: str) -> list[tuple]:
+    """Each element's tag, attributes and the text right inside it, entities read."""
+    found: list = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append([tag, attrs, ""])
+
+        def handle_data(self, data):
+            if found:
+                found[-1][2] += data
+
+    Reader(convert_charrefs=True).feed(page)
+    return [tuple(element) for element in found]
 
 def test_links_go_through_the_click_redirect_and_the_originals_are_kept_for_the_delivery():
     message = factories.email_message(

@@ -1,8 +1,10 @@
 """The public views behind email links: open pixel, click redirect, unsubscribe."""
 
 import datetime
+import time
 
 import pytest
+from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
@@ -93,6 +95,17 @@ def test_a_click_link_cannot_be_made_to_redirect_elsewhere(client, delivery):
     response = client.get(path(forged_url))
     assert response.status_code == 400 and "Location" not in response
 
+
+
+def test_links_are_signed_as_django_signs_and_with_the_secret_key_of_the_moment(settings, monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.5)  # both sign in the same second
+    value = ["0d6a5f0e-8f1c-4f5e-9a51-3c1f0f6b2a10", 1]
+    signed = links.sign("click", value)
+    assert signed == signing.dumps(value, salt=f"{links.SALT}.click")
+    assert links.sign("open", value) != signed
+    settings.SECRET_KEY = "a rotated secret key, long enough to be one"
+    assert links.sign("click", value) == signing.dumps(value, salt=f"{links.SALT}.click") != signed
+    assert links.unsign("click", links.sign("click", value)) == value
 
 def test_unsubscribe_page_asks_first_and_its_form_is_csrf_protected(delivery):
     client = Client(enforce_csrf_checks=True)

@@ -16,9 +16,10 @@ are numbered and replaced by slots, the site's email layout (``EMAIL_TEMPLATE``)
 around it once, with slots standing in for the per-delivery values (preheader, unsubscribe
 and preference URLs, open pixel), and the text part is made once from the same source with
 html2text. A slot is a word holding a secret of the batch, so that no contact's value and no
-editor's text can be one. Each contact then costs two template renders of its merge fields
-only, the slots filled in after them (escaped in the HTML as the template would), its signed
-links and one CSS inlining (``css_inline``) of its own HTML.
+editor's text can be one. The layout's CSS is inlined into it then too (``css_inline``), merge
+tags and slots still in it. Each contact then costs two template renders of its merge fields
+only, the slots filled in after them (escaped in the HTML as the template would), and its
+signed links.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import css_inline
 import html2text
 from django.template import Context
 from django.template.loader import render_to_string
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import gettext as _
 
 from wagtail_segments.conf import settings as conf
@@ -133,7 +134,7 @@ class PreparedEmail:
         layout = render_to_string(conf.EMAIL_TEMPLATE, stand_ins)
         footer = render_to_string(conf.EMAIL_TEXT_FOOTER_TEMPLATE, stand_ins)
         try:
-            self.html = _compile(layout, _("body"))
+            self.html = _compile(_inline(layout), _("body"))
             self.text = _compile(_html_to_text(body).rstrip() + "\n" + footer, _("body"))
         except MergeTemplateError as error:
             problems.append(str(error))
@@ -190,12 +191,28 @@ class PreparedEmail:
         }
         # The template holds the merge fields only; the slots are filled in after it, as the
         # template would (escaped in the HTML unless already safe, as they are in the text).
-        html_part = self._slot.sub(lambda m: conditional_escape(slots[m.group(1)]),
+        html_part = self._slot.sub(lambda m: _escaped(slots[m.group(1)]),
                                    self.html.render(Context(values, autoescape=True)))
         text_part = plain_text(self._slot.sub(lambda m: slots[m.group(1)],
                                               self.text.render(Context(values, autoescape=False))))
-        return Rendered(subject, preheader, INLINER.inline(html_part), text_part, links,
+        return Rendered(subject, preheader, html_part, text_part, links,
                         unsubscribe if delivery is not None else "")
+
+
+def _escaped(value: str) -> str:
+    """``conditional_escape`` for a slot's value (a str), without its check for lazy
+    strings, five times a contact."""
+    return value if isinstance(value, SafeData) else html.escape(value)
+
+
+def _inline(layout: str) -> str:
+    """The layout with its ``<style>`` rules inlined, its merge fields still in it: once per
+    batch, not once per contact (it was a quarter of a contact's rendering). The inliner
+    writes the page out again, escaping ``>`` and quotes, so the merge tags are read back
+    (``_untangle``); what a contact's values add later is text, escaped by the template,
+    and matches no selector the inlining did not already see. The open pixel, filled in
+    after, carries its own style."""
+    return _untangle(INLINER.inline(layout))
 
 
 def _html_to_text(source: str) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import queue
 import smtplib
 import threading
@@ -314,11 +315,11 @@ def _reopen(connection) -> None:
 
 
 def _prepared_delivery(prepared: PreparedEmail, message: EmailMessage, recipient: Recipient, reasons: dict,
-                       now) -> tuple[Delivery, EmailMultiAlternatives | None]:
+                       now, token: uuid.UUID) -> tuple[Delivery, EmailMultiAlternatives | None]:
     """The delivery for one recipient and, unless it is skipped or failed, its email."""
     contact = recipient.contact
     delivery = Delivery(
-        channel=Channel.EMAIL, contact=contact, email_message=message, purpose=message.purpose,
+        token=token, channel=Channel.EMAIL, contact=contact, email_message=message, purpose=message.purpose,
         campaign_id=recipient.campaign_id, run_id=recipient.run_id, step_key=recipient.step_key,
         to_address=(contact.email or "")[:254], created_at=now,
     )
@@ -333,6 +334,14 @@ def _prepared_delivery(prepared: PreparedEmail, message: EmailMessage, recipient
     delivery.subject, delivery.links = rendered.subject[:255], rendered.links
     delivery.provider_message_id = make_msgid(domain=DNS_NAME)
     return delivery, build_email(prepared, rendered, delivery)
+
+
+def _tokens(count: int) -> list[uuid.UUID]:
+    """``count`` random (version 4) delivery tokens from one read of the system's random
+    source: each read lets go of the interpreter, and getting it back while the sending
+    thread works can take milliseconds."""
+    randomness = os.urandom(16 * count)
+    return [uuid.UUID(bytes=randomness[16 * i:16 * i + 16], version=4) for i in range(count)]
 
 
 # A new delivery's row is written from every column of the object (the id comes back from
@@ -368,7 +377,8 @@ def send_emails(message: EmailMessage, recipients: list[Recipient], *, only_conf
     try:
         for first in range(0, len(recipients), SEND_CHUNK):
             chunk = recipients[first:first + SEND_CHUNK]
-            outgoing = [_prepared_delivery(prepared, message, recipient, reasons, now) for recipient in chunk]
+            outgoing = [_prepared_delivery(prepared, message, recipient, reasons, now, token)
+                        for recipient, token in zip(chunk, _tokens(len(chunk)))]
             _insert([delivery for delivery, _email in outgoing])
             deliveries += [delivery for delivery, _email in outgoing]
             sender.send([(delivery, email) for delivery, email in outgoing if email is not None])
