@@ -14,6 +14,8 @@ The shape is fixed here, not by the command line, so that runs compare:
 - what a contact is follows its activity, as on a real site: active contacts are more
   often identified (an email), tagged, given points and submit forms;
 - events: 95 % page views, 3.5 % time on page, 1.5 % form submissions (with answers);
+- events are written in the order a live site writes them, oldest first, so ids rise with
+  time and the table is physically in time order (made and sorted a slice of time at a time);
 - the five-rule segment of ``scenario.py`` holds 1-3 % of contacts.
 
 Indexes, unique and foreign-key constraints of the loaded tables are dropped before the
@@ -43,6 +45,7 @@ TIME_SKEW = 1.9  # age = DAYS * u ** TIME_SKEW: (30/365) ** (1/1.9) ≈ 27 % in 
 FORM_SHARE = 0.015
 TIME_ON_PAGE_SHARE = 0.035
 SEED = 2026
+EVENTS_PER_SLICE = 1_000_000  # events made and sorted per INSERT (see load_rows)
 
 SECTIONS = ["products", "blog", "docs", "solutions", "resources", "events", "about", "careers"]
 TAGS = [
@@ -385,7 +388,14 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
         d.run("SELECT setval(pg_get_serial_sequence('wagtail_segments_company', 'id'), %s)", [companies])
     timings["companies"] = time.monotonic() - step
 
-    # ---- events
+    # ---- events, in the order a live site writes them
+    # A site appends its events as they happen: ids rise with time and the table is physically
+    # in time order, which decides how many table pages (and visibility-map pages) a scan of a
+    # time range touches. So the history is made oldest first, in slices of the time draw u
+    # (age = DAYS·u^TIME_SKEW, u from 1 down to 0), each slice holding its exact share of every
+    # kind and inserted sorted by time. Slices of equal width in u hold equal numbers of events,
+    # so the shape is that of one draw over [0, 1); each slice, about EVENTS_PER_SLICE rows, is
+    # sorted inside the database, never in this process.
     ranked = meta["ranked_pages"]
     page_ids = [pk for pk, _ in ranked]
     page_urls = [url for _, url in ranked]
@@ -393,62 +403,10 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
     time_on_page = int(m * TIME_ON_PAGE_SHARE)
     views = m - forms - time_on_page
     contact_of = lambda u: f"((CAST(floor({n} * power({u}, {CONTACT_SKEW})) AS bigint) * {p}) % {n}) + 1"  # noqa: E731
-    chunk = 2_000_000
-    step = time.monotonic()
-    done = 0
-    while done < views:
-        size = min(chunk, views - done)
-        src = d.draws("d_view", size, {
-            "contact": contact_of("{u}"),
-            "page": d.int(f"{len(ranked)} * power({{u}}, {PAGE_SKEW})") + " + 1",
-            "age": f"{DAYS * 86400} * power({{u}}, {TIME_SKEW})",
-            "utm": d.pick(expand(UTM_SOURCES), d.int("{u} * 100") + " + 1"),
-            "campaign": d.int("{u} * 4") + " + 1",
-            "device": d.int("{u} * 100") + " + 1",
-            "referrer": d.int("{u} * 100") + " + 1",
-        })
-        utm = "utm"
-        d.run(
-            "INSERT INTO wagtail_segments_event (contact_id, kind, time, site_id, page_id, path, "
-            "referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, "
-            "country, ip, data) "
-            f"SELECT contact, 'page_view', {d.ago(now, 'age')}, {meta['site_id']}, "
-            f"{d.pick(page_ids, 'page')}, {d.pick(page_urls, 'page')}, "
-            f"{d.pick(expand(REFERRERS), 'referrer')}, {utm}, "
-            f"CASE WHEN {utm} = 'newsletter' THEN 'email' WHEN {utm} = '' THEN '' ELSE 'referral' END, "
-            f"CASE WHEN {utm} = '' THEN '' ELSE {d.pick(UTM_CAMPAIGNS, 'campaign')} END, '', '', "
-            f"{d.pick(expand(DEVICES), 'device')}, '', NULL, {d.empty_json} FROM {src}"
-        )
-        done += size
-        log(f"page views: {done:,} / {views:,} ({time.monotonic() - step:.0f}s)")
-    timings["page_views"] = time.monotonic() - step
-
-    step = time.monotonic()
-    src = d.draws("d_top", time_on_page, {
-        "contact": contact_of("{u}"),
-        "page": d.int(f"{len(ranked)} * power({{u}}, {PAGE_SKEW})") + " + 1",
-        "age": f"{DAYS * 86400} * power({{u}}, {TIME_SKEW})",
-        "seconds": d.int("5 + 300 * {u} * {u}"),
-    })
-    d.run(
-        "INSERT INTO wagtail_segments_event (contact_id, kind, time, site_id, page_id, path, "
-        "referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, country, ip, data) "
-        f"SELECT contact, 'time_on_page', {d.ago(now, 'age')}, {meta['site_id']}, "
-        f"{d.pick(page_ids, 'page')}, {d.pick(page_urls, 'page')}, '', '', '', '', '', '', 'desktop', '', "
-        f"NULL, {d.json(quote('seconds'), 'seconds')} FROM {src}"
-    )
-    timings["time_on_page"] = time.monotonic() - step
-
-    # ---- form submissions: 60 % the contact form, 40 % the newsletter form
-    step = time.monotonic()
-    src = d.draws("d_form", forms, {
-        "contact": contact_of("{u}"),
-        "age": f"{DAYS * 86400} * power({{u}}, {TIME_SKEW})",
-        "which": "{u}",
-        "team": d.int("{u} * 100") + " + 1",
-        "role": d.int("{u} * 100") + " + 1",
-        "freq": d.int("{u} * 100") + " + 1",
-    })
+    page_of = d.int(f"{len(ranked)} * power({{u}}, {PAGE_SKEW})") + " + 1"
+    columns = ("contact_id, kind, time, site_id, page_id, path, referrer, utm_source, utm_medium, "
+               "utm_campaign, utm_term, utm_content, device, country, data")  # ip left NULL
+    slices = max(1, math.ceil(m / EVENTS_PER_SLICE))
     email = d.concat(quote("contact"), "CAST(contact AS text)", quote("@example"),
                      "CAST(contact % 997 AS text)", quote(".com"))
     contact_answers = d.json(
@@ -456,17 +414,72 @@ def load_rows(d: Dialect, now, n: int, m: int, meta: dict) -> dict:
         quote("role"), d.pick(expand(ROLES), "role"), quote("message"), quote("Please call me back."),
     )
     newsletter_answers = d.json(quote("email"), email, quote("frequency"), d.pick(expand(FREQUENCIES), "freq"))
-    d.run(
-        "INSERT INTO wagtail_segments_event (contact_id, kind, time, site_id, page_id, path, "
-        "referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, device, country, ip, data) "
-        f"SELECT contact, 'form_submission', {d.ago(now, 'age')}, {meta['site_id']}, "
-        f"CASE WHEN which < 0.6 THEN {meta['contact_form_id']} ELSE {meta['newsletter_form_id']} END, "
-        f"CASE WHEN which < 0.6 THEN '/contact/' ELSE '/newsletter/' END, '', '', '', '', '', '', "
-        f"'desktop', '', NULL, "
-        f"CASE WHEN which < 0.6 THEN {d.json(quote('form'), quote('contact'), quote('answers'), contact_answers)} "
-        f"ELSE {d.json(quote('form'), quote('newsletter'), quote('answers'), newsletter_answers)} END FROM {src}"
-    )
-    timings["forms"] = time.monotonic() - step
+    step = time.monotonic()
+    for j in range(slices):
+        # slice j of `slices`, oldest first: u in [low, high)
+        low, high = 1 - (j + 1) / slices, 1 - j / slices
+        age = f"{DAYS * 86400} * power({low!r} + {high - low!r} * {{u}}, {TIME_SKEW})"
+
+        def share(total: int) -> int:
+            return round(total * (j + 1) / slices) - round(total * j / slices)
+
+        parts = []
+        if share(views):
+            src = d.draws("d_view", share(views), {
+                "contact": contact_of("{u}"),
+                "page": page_of,
+                "age": age,
+                "utm": d.pick(expand(UTM_SOURCES), d.int("{u} * 100") + " + 1"),
+                "campaign": d.int("{u} * 4") + " + 1",
+                "device": d.int("{u} * 100") + " + 1",
+                "referrer": d.int("{u} * 100") + " + 1",
+            })
+            parts.append(
+                f"SELECT contact AS contact_id, 'page_view' AS kind, {d.ago(now, 'age')} AS time, "
+                f"{meta['site_id']} AS site_id, {d.pick(page_ids, 'page')} AS page_id, "
+                f"{d.pick(page_urls, 'page')} AS path, {d.pick(expand(REFERRERS), 'referrer')} AS referrer, "
+                "utm AS utm_source, "
+                "CASE WHEN utm = 'newsletter' THEN 'email' WHEN utm = '' THEN '' ELSE 'referral' END AS utm_medium, "
+                f"CASE WHEN utm = '' THEN '' ELSE {d.pick(UTM_CAMPAIGNS, 'campaign')} END AS utm_campaign, "
+                f"'' AS utm_term, '' AS utm_content, {d.pick(expand(DEVICES), 'device')} AS device, "
+                f"'' AS country, {d.empty_json} AS data FROM {src}"
+            )
+        if share(time_on_page):
+            src = d.draws("d_top", share(time_on_page), {
+                "contact": contact_of("{u}"),
+                "page": page_of,
+                "age": age,
+                "seconds": d.int("5 + 300 * {u} * {u}"),
+            })
+            parts.append(
+                f"SELECT contact, 'time_on_page', {d.ago(now, 'age')}, {meta['site_id']}, "
+                f"{d.pick(page_ids, 'page')}, {d.pick(page_urls, 'page')}, '', '', '', '', '', '', 'desktop', '', "
+                f"{d.json(quote('seconds'), 'seconds')} FROM {src}"
+            )
+        if share(forms):
+            # form submissions: 60 % the contact form, 40 % the newsletter form
+            src = d.draws("d_form", share(forms), {
+                "contact": contact_of("{u}"),
+                "age": age,
+                "which": "{u}",
+                "team": d.int("{u} * 100") + " + 1",
+                "role": d.int("{u} * 100") + " + 1",
+                "freq": d.int("{u} * 100") + " + 1",
+            })
+            parts.append(
+                f"SELECT contact, 'form_submission', {d.ago(now, 'age')}, {meta['site_id']}, "
+                f"CASE WHEN which < 0.6 THEN {meta['contact_form_id']} ELSE {meta['newsletter_form_id']} END, "
+                f"CASE WHEN which < 0.6 THEN '/contact/' ELSE '/newsletter/' END, '', '', '', '', '', '', "
+                f"'desktop', '', "
+                f"CASE WHEN which < 0.6 THEN {d.json(quote('form'), quote('contact'), quote('answers'), contact_answers)} "
+                f"ELSE {d.json(quote('form'), quote('newsletter'), quote('answers'), newsletter_answers)} END FROM {src}"
+            )
+        if parts:
+            d.run(f"INSERT INTO wagtail_segments_event ({columns}) SELECT {columns} "
+                  f"FROM ({' UNION ALL '.join(parts)}) AS e ORDER BY time")
+        done = round(m * (j + 1) / slices)
+        log(f"events, oldest first: {done:,} / {m:,} ({time.monotonic() - step:.0f}s)")
+    timings["events"] = time.monotonic() - step
 
     # ---- contacts, after the events: first and last seen follow each one's history
     step = time.monotonic()

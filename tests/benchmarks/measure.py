@@ -432,6 +432,7 @@ def incremental(meta: dict, reps: int, per_rep: int = 1000) -> dict:
         fresh_connection()
         newest = Event.objects.aggregate(m=Max("id"))["m"] or 0
         ProcessingPosition.objects.update_or_create(name=POSITION_NAME, defaults={"position": newest})
+        new.sort(key=lambda e: e.time)  # as a site writes them: ids rise with time
         Event.objects.bulk_create(new, batch_size=1000)
         touched.append(len({e.contact_id for e in new}))
         fresh_connection()
