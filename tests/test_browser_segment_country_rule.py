@@ -3,14 +3,12 @@ name from the list; the live count follows, the segment saves their codes, and a
 finds the list labelled."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from tests import factories
 from tests.axe import assert_accessible
 from tests.browser import site_served_by
-from tests.test_browser_admin import sign_in
-from tests.test_browser_segment_builder import ARTIFACTS, add_block, expect_count
+from tests.test_browser_segment_builder import ARTIFACTS, expect_count, new_segment_with_rule
 from wagtail_segments.segments.models import Segment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,13 +18,7 @@ def test_editor_picks_countries_by_name_in_a_country_rule(page, live_requests, l
     site_served_by(live_server)
     for n, country in enumerate(["FR", "FR", "DE", "US"]):
         factories.contact(email=f"person{n}@example.com", country=country)
-    get_user_model().objects.create_superuser("editor", "editor@example.com", "correct horse")
-
-    sign_in(page, "editor", "correct horse")
-    page.goto("/admin/wagtail_segments/segment/create/")
-    page.get_by_label("Name").fill("Europe")
-    rules = page.locator("[data-contentpath='rules']").first
-    add_block(rules, "Country")
+    rules = new_segment_with_rule(page, "Europe", "Country")
     countries = rules.get_by_role("listbox", name="Countries")
     countries.select_option(label="France")
     expect_count(page, "2")

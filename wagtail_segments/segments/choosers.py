@@ -86,7 +86,17 @@ class FormFieldChoiceBlock(QueriedChoiceBlock):
         classname = "wsg-form-field-chooser"
 
 
-class ContactTagsBlock(blocks.FieldBlock):
+class CommaListBlock(blocks.FieldBlock):
+    """A field stored as the comma-separated text its rule reads ("vip, lead")."""
+
+    def get_prep_value(self, value):
+        return value if isinstance(value, str) else ", ".join(value or ())
+
+    def to_python(self, value):
+        return value if isinstance(value, str) else ", ".join(value or ())
+
+
+class ContactTagsBlock(CommaListBlock):
     """Contact tags typed with Wagtail's tag widget, completed from the contact tags in use;
     stored as the comma-separated text the rule reads."""
 
@@ -95,12 +105,6 @@ class ContactTagsBlock(blocks.FieldBlock):
 
         self.field = forms.CharField(required=required, help_text=help_text, widget=ContactTagWidget())
         super().__init__(**kwargs)
-
-    def get_prep_value(self, value):
-        return value if isinstance(value, str) else ", ".join(value or ())
-
-    def to_python(self, value):
-        return value if isinstance(value, str) else ", ".join(value or ())
 
     class Meta:
         icon = "tag"
@@ -150,7 +154,7 @@ def rule_country_choices() -> list[tuple[str, str]]:
     return [*country_choices(), *((code, unknown_code_label(code)) for code in unknown)]
 
 
-class CountriesBlock(blocks.FieldBlock):
+class CountriesBlock(CommaListBlock):
     """Countries chosen by name, several at once; stored as the comma-separated codes the
     country rule reads ("US, CA"), so that rules saved when codes were typed read the same.
     Stored codes are shown upper-case: "us" is the United States, as the rule reads it."""
@@ -184,12 +188,6 @@ class CountriesBlock(blocks.FieldBlock):
 
     def value_from_form(self, value):
         return ", ".join(value or ())
-
-    def get_prep_value(self, value):
-        return value if isinstance(value, str) else ", ".join(value or ())
-
-    def to_python(self, value):
-        return value if isinstance(value, str) else ", ".join(value or ())
 
     class Meta:
         icon = "globe"
