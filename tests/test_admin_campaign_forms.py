@@ -177,3 +177,21 @@ def test_a_stored_country_opens_chosen_and_a_code_that_is_no_country_is_kept():
     resaved = set_field({"target": "country", "value_country": "UK"}, config=stored)
     assert resaved.is_valid(), resaved.errors
     assert resaved.config() == stored
+
+
+def test_the_add_step_screen_sets_the_country_chosen_by_name(admin_client):
+    from bs4 import BeautifulSoup
+
+    from tests import factories
+
+    campaign = factories.campaign(status="draft", name="Move")
+    add_step = f"/admin/marketing/campaigns/{campaign.pk}/steps/add/"
+    form = {"kind": "action", "action": "set_field", "parent": "", "branch": "next"}
+
+    html = admin_client.get(add_step, form).content.decode()
+    select = BeautifulSoup(html, "html.parser").find("select", attrs={"name": "value_country"})
+    assert select["data-wsg-shown-when"] == "target:country"
+    assert select.find("option", value="DE").get_text(strip=True) == "Germany"
+
+    admin_client.post(add_step, {**form, "save": "1", "target": "country", "value_country": "DE"})
+    assert campaign.steps.get().config == {"action": "set_field", "field": "country", "value": "DE"}
