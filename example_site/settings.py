@@ -15,6 +15,7 @@ INSTALLED_APPS = [
     "example_site.pages",
     "wagtail_segments",
     "wagtail_modeladmin",
+    "django_countries",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

@@ -25,6 +25,8 @@ def _value(data: dict, prefix: str, value) -> None:
                 stream(data, f"{prefix}-{key}", inner)
             else:
                 _value(data, f"{prefix}-{key}", inner)
+    elif isinstance(value, list):  # a multiple select: one value per option chosen
+        data[prefix] = [str(item) for item in value]
     elif value is True:
         data[prefix] = "on"
     elif value is None or value is False:

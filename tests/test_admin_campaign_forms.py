@@ -38,7 +38,8 @@ def test_the_value_input_is_the_one_of_the_chosen_fields_or_propertys_type():
 
     form = step_form("action", action="set_field")
 
-    assert shown_for(form, "value_text") == ["", "first_name", "last_name", "phone", "country", "properties.plan"]
+    assert shown_for(form, "value_text") == ["", "first_name", "last_name", "phone", "properties.plan"]
+    assert shown_for(form, "value_country") == ["country"]
     assert shown_for(form, "value_number") == ["properties.seats"]
     assert shown_for(form, "value_date") == ["properties.renewal"]
     assert shown_for(form, "value_boolean") == ["do_not_email", "do_not_sms", "properties.vip"]
@@ -68,9 +69,9 @@ def test_a_value_is_stored_typed_and_one_that_does_not_fit_is_refused_on_its_inp
     assert bad_number.errors == {"value_number": ["“many” is not a number."]}
     bad_date = set_field({"target": "properties.renewal", "value_date": "soon"})
     assert bad_date.errors == {"value_date": ["“soon” is not a date."]}
-    # a contact field by its model field: the country column holds a two-letter code
-    country = set_field({"target": "country", "value_text": "France"})
-    assert country.errors == {"value_text": ["Ensure this value has at most 2 characters (it has 6)."]}
+    # the country: one of the countries, by its code
+    country = set_field({"target": "country", "value_country": "France"})
+    assert list(country.errors) == ["value_country"]
 
 
 def test_a_stored_step_opens_with_its_value_in_its_types_input_and_saves_unchanged():
@@ -154,3 +155,43 @@ def test_the_edit_screen_refuses_a_value_that_does_not_fit_and_saves_one_that_do
     assert saved.status_code == 302
     step.refresh_from_db()
     assert step.config == {"action": "set_field", "property": "seats", "value": 12}
+
+
+def test_the_country_is_set_by_choosing_a_country_by_name():
+    form = set_field({"target": "country", "value_country": "DE", "value_text": "ignored"})
+
+    assert ("DE", "Germany") in choices(form, "value_country") and choices(form, "value_country")[0] == ("", "No country")
+    assert form.is_valid(), form.errors
+    assert form.config() == {"action": "set_field", "field": "country", "value": "DE"}
+    assert 'data-wsg-shown-when="target:country"' in form.as_div()
+
+
+def test_a_stored_country_opens_chosen_and_a_code_that_is_no_country_is_kept():
+    lowercase = step_form("action", action="set_field", config={"action": "set_field", "field": "country", "value": "fr"})
+    assert lowercase.initial["value_country"] == "FR"
+
+    stored = {"action": "set_field", "field": "country", "value": "UK"}
+    form = step_form("action", action="set_field", config=stored)
+    assert form.initial["value_country"] == "UK"
+    assert ("UK", "UK (not a known country code)") in choices(form, "value_country")
+    resaved = set_field({"target": "country", "value_country": "UK"}, config=stored)
+    assert resaved.is_valid(), resaved.errors
+    assert resaved.config() == stored
+
+
+def test_the_add_step_screen_sets_the_country_chosen_by_name(admin_client):
+    from bs4 import BeautifulSoup
+
+    from tests import factories
+
+    campaign = factories.campaign(status="draft", name="Move")
+    add_step = f"/admin/marketing/campaigns/{campaign.pk}/steps/add/"
+    form = {"kind": "action", "action": "set_field", "parent": "", "branch": "next"}
+
+    html = admin_client.get(add_step, form).content.decode()
+    select = BeautifulSoup(html, "html.parser").find("select", attrs={"name": "value_country"})
+    assert select["data-wsg-shown-when"] == "target:country"
+    assert select.find("option", value="DE").get_text(strip=True) == "Germany"
+
+    admin_client.post(add_step, {**form, "save": "1", "target": "country", "value_country": "DE"})
+    assert campaign.steps.get().config == {"action": "set_field", "field": "country", "value": "DE"}

@@ -2,6 +2,8 @@
 a time limit, problems shown), the "edit segment rules" permission, choosers, and the audit
 log of rule changes."""
 
+from html import unescape
+
 import pytest
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -205,3 +207,41 @@ def test_a_tag_with_spaces_from_the_tag_widget_matches(admin_client):
     tagged("a@example.com", "big customer")
     html = admin_client.post(PREVIEW, segment_form(rule("tags", tags='"big customer", other'))).content.decode()
     assert 'data-wsg-preview-count="1"' in html
+
+
+def test_the_country_rule_chooses_countries_by_name(admin_client):
+    factories.contact(email="ann@example.com", country="FR")
+    factories.contact(email="bob@example.com", country="DE")
+    factories.contact(email="cy@example.com", country="US")
+
+    html = unescape(admin_client.get("/admin/wagtail_segments/segment/create/").content.decode())
+    assert 'class=\\"wsg-countries\\" id=\\"__ID__\\" multiple>' in html  # the block's select, as JSON
+    assert '<option value=\\"FR\\">France</option>' in html
+
+    preview = admin_client.post(PREVIEW, segment_form(rule("country", countries=["FR", "DE"]))).content.decode()
+    assert 'data-wsg-preview-count="2"' in preview
+    response = admin_client.post("/admin/wagtail_segments/segment/create/",
+                                 segment_form(rule("country", countries=["FR", "DE"]), name="Europe", slug="europe"))
+    assert response.status_code == 302
+    assert Segment.objects.get(slug="europe").rules.raw_data[0]["value"]["countries"] == "FR, DE"
+
+
+def test_a_country_rules_unknown_code_stays_selected_and_is_kept(admin_client):
+    old = segment(rule("country", countries="uk, fr"), name="Old", slug="old")
+    url = f"/admin/wagtail_segments/segment/edit/{old.pk}/"
+
+    html = unescape(admin_client.get(url).content.decode())
+    assert '<option value=\\"UK\\">UK (not a known country code)</option>' in html  # among the options
+    assert '"value": {"countries": ["UK", "FR"]' in html  # and selected, "fr" as France
+
+    response = admin_client.post(url, segment_form(rule("country", countries=["UK", "FR"]), name="Renamed", slug="old"))
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert (old.name, old.rules.raw_data[0]["value"]["countries"]) == ("Renamed", "UK, FR")
+
+
+def test_a_country_rule_refuses_a_code_no_country_and_no_segment_has(admin_client):
+    response = admin_client.post("/admin/wagtail_segments/segment/create/",
+                                 segment_form(rule("country", countries=["ZZ"]), name="Nowhere", slug="nowhere"))
+    assert response.status_code == 200
+    assert not Segment.objects.filter(slug="nowhere").exists()

@@ -160,13 +160,19 @@ def test_the_value_of_a_set_field_step_follows_the_chosen_fields_type(page, live
     date.click()
     expect(page.locator(".xdsoft_datetimepicker").first).to_be_visible()  # Wagtail's date picker
 
-    # the picker tidies what is typed into a date; a contact field is checked by its column
+    # the country is chosen by name; a value that does not fit its type is refused on its input
     page.locator("#id_name").fill("Renew at year end")  # elsewhere: the picker closes
     target.select_option(label="Country")
-    text.fill("France")
+    country = page.locator("#id_value_country")
+    expect(country).to_be_visible()
+    expect(text).to_be_hidden()
+    country.select_option(label="France")
+    target.select_option(label="Phone")  # a contact field is checked by its column
+    text.fill("0" * 51)
     page.get_by_role("button", name="Save step").click()
-    expect(page.get_by_text("Ensure this value has at most 2 characters (it has 6).")).to_be_visible()
+    expect(page.get_by_text("Ensure this value has at most 50 characters (it has 51).")).to_be_visible()
     expect(page.locator("#id_value_text")).to_be_visible()  # still the text input, after the round trip
+    expect(page.locator("#id_value_country")).to_be_hidden()
     expect(page.locator("#id_value_date")).to_be_hidden()
     page.screenshot(path=f"{ARTIFACTS}/campaign_set_field_step.png", full_page=True)
     assert_accessible(page)

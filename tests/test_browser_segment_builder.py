@@ -59,6 +59,18 @@ def choose_page(page, block, title: str):
     expect(modal).to_be_hidden()
 
 
+def new_segment_with_rule(page, name: str, rule: str):
+    """Sign in as "editor" (created here), open a new segment named ``name`` and add a
+    ``rule`` block; returns the rules' container."""
+    get_user_model().objects.create_superuser("editor", "editor@example.com", "correct horse")
+    sign_in(page, "editor", "correct horse")
+    page.goto("/admin/wagtail_segments/segment/create/")
+    page.get_by_label("Name").fill(name)
+    rules = page.locator("[data-contentpath='rules']").first
+    add_block(rules, rule)
+    return rules
+
+
 def expect_count(page, count: str):
     expect(page.locator("[data-wsg-preview-count]")).to_have_attribute("data-wsg-preview-count", count, timeout=8000)
 

@@ -3,14 +3,12 @@ contact tags the tag widget suggests; the live count follows, and axe-core finds
 own input labelled."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from tests import factories
 from tests.axe import assert_accessible
 from tests.browser import site_served_by
-from tests.test_browser_admin import sign_in
-from tests.test_browser_segment_builder import ARTIFACTS, add_block, expect_count
+from tests.test_browser_segment_builder import ARTIFACTS, expect_count, new_segment_with_rule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,13 +18,7 @@ def test_editor_picks_a_contact_tag_in_a_tags_rule(page, live_requests, live_ser
     for n in range(3):
         factories.contact(email=f"buyer{n}@example.com").tags.add("big customer")
     factories.contact(email="other@example.com").tags.add("prospect")
-    get_user_model().objects.create_superuser("editor", "editor@example.com", "correct horse")
-
-    sign_in(page, "editor", "correct horse")
-    page.goto("/admin/wagtail_segments/segment/create/")
-    page.get_by_label("Name").fill("Big customers")
-    rules = page.locator("[data-contentpath='rules']").first
-    add_block(rules, "Tags")
+    rules = new_segment_with_rule(page, "Big customers", "Tags")
     typed = rules.get_by_role("textbox", name="Tags")  # tag-it's input, labelled by tag_widget.js
     typed.press_sequentially("big", delay=50)
     suggestion = page.locator(".ui-autocomplete .ui-menu-item", has_text="big customer")

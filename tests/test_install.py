@@ -68,7 +68,9 @@ answers.append(preferences.status_code)
 answers.append("ann@example.com" in preferences.content.decode())
 recent = io.StringIO()
 call_command("recent_events", stdout=recent)  # as the doc tells a developer to check
-print(json.dumps({"answers": answers, "contacts": contacts, "recent": recent.getvalue().splitlines(), "link": link}))
+from wagtail_segments.contacts.countries import country_name  # named through django-countries' catalogues
+print(json.dumps({"answers": answers, "contacts": contacts, "recent": recent.getvalue().splitlines(), "link": link,
+                  "country": country_name("DE", "fr")}))
 """
 
 
@@ -128,3 +130,4 @@ def test_the_installation_doc_works_on_a_fresh_wagtail_start_site(tmp_path):
     assert visit["recent"][0].split()[2:] == ["form_submission", "contact", "1", "(ann@example.com)", "/contact/"]
     # email links lead to the runserver of the doc, not to the fresh site's http://localhost/
     assert visit["link"].startswith("http://127.0.0.1:8000/_segments/p/")
+    assert visit["country"] == "Allemagne"  # the INSTALLED_APPS step lets Django find its translations

@@ -23,6 +23,7 @@ def check_configuration(app_configs=None, **kwargs):
         ("taggit", "Add 'taggit' to INSTALLED_APPS: contacts are tagged with django-taggit."),
         ("wagtail.contrib.forms", "Add 'wagtail.contrib.forms' to INSTALLED_APPS."),
         ("wagtail_modeladmin", "Add 'wagtail_modeladmin' to INSTALLED_APPS: the Marketing menu is built with it."),
+        ("django_countries", "Add 'django_countries' to INSTALLED_APPS: its translations name the countries."),
     ):
         if app not in installed:
             problems.append(Error(f"{app} is not installed.", hint=hint, id="wagtail_segments.E001"))

@@ -3,7 +3,7 @@ segments, pages, forms, tags, groups), never ids or JSON, turned into the ``conf
 engine reads and checked by the step kind's own ``problems`` before anything is saved.
 
 "Set a contact field or property" offers one value input per type (text, number, date with
-Wagtail's picker, yes/no) and shows the one that the chosen field's or property's type
+Wagtail's picker, yes/no, a country by name for the country field) and shows the one that the chosen field's or property's type
 takes (shown_when.js); the value is typed by the action's own ``set_field_value``, so the
 step stores what the engine will write."""
 
@@ -22,6 +22,7 @@ from wagtail_segments.campaigns.actions import ACTIONS, SETTABLE_FIELDS, set_fie
 from wagtail_segments.campaigns.models import Campaign, Step
 from wagtail_segments.campaigns.steps import STEP_KINDS, step_problems
 from wagtail_segments.conf import settings as conf
+from wagtail_segments.contacts.countries import country_choices_keeping, country_codes
 from wagtail_segments.contacts.models import Contact, PropertyDefinition
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
@@ -41,15 +42,16 @@ ACTION_FIELDS = {
     "add_tags": ("tags",), "remove_tags": ("tags",),
     "add_to_segment": ("static_segment",), "remove_from_segment": ("static_segment",),
     "change_points": ("points",),
-    "set_field": ("target", "value_text", "value_number", "value_date", "value_boolean"),
+    "set_field": ("target", "value_text", "value_number", "value_date", "value_boolean", "value_country"),
     "start_campaign": ("campaign",), "leave": (), "send_email": ("email",), "send_sms": ("sms",),
     "notify_staff": ("group", "user", "note"), "webhook": ("url", "secret_name"),
 }
 ADDABLE_KINDS = ("action", "wait", "decision", "condition", "split", "goal")
 # set_field's value input for each type of field or property.
 Type = PropertyDefinition.Type
+COUNTRY = "country"  # the country field: a text column, its value chosen by name
 VALUE_FIELDS = {Type.TEXT: "value_text", Type.NUMBER: "value_number", Type.DATE: "value_date",
-                Type.BOOLEAN: "value_boolean"}
+                Type.BOOLEAN: "value_boolean", COUNTRY: "value_country"}
 PROPERTY_PREFIX = "properties."  # a property's target, as form mappings name it
 
 
@@ -85,7 +87,7 @@ def settable_targets(stored: str = "") -> tuple[list, dict[str, str]]:
     type. A stored property no longer declared stays listed, marked, so that the form shows
     what is saved (and the step's checks refuse it)."""
     fields = [(name, capfirst(Contact._meta.get_field(name).verbose_name)) for name in SETTABLE_FIELDS]
-    types = {name: settable_field_type(name) for name in SETTABLE_FIELDS}
+    types = {name: COUNTRY if name == "country" else settable_field_type(name) for name in SETTABLE_FIELDS}
     properties = []
     for prop in PropertyDefinition.objects.order_by("label", "key"):
         target = PROPERTY_PREFIX + prop.key
@@ -159,6 +161,7 @@ class ActionStepForm(StepForm):
     value_date = forms.CharField(label=_("Value"), required=False, widget=AdminDateInput(format="%Y-%m-%d"))
     value_boolean = forms.ChoiceField(label=_("Value"), required=False,
                                       choices=[("true", _("Yes")), ("false", _("No"))])
+    value_country = forms.ChoiceField(label=_("Value"), required=False)
     campaign = forms.ModelChoiceField(Campaign.objects.all(), label=_("Campaign"), required=False)
     email = forms.ModelChoiceField(EmailMessage.objects.all(), label=_("Email"), required=False)
     sms = forms.ModelChoiceField(SmsMessage.objects.all(), label=_("SMS message"), required=False)
@@ -188,6 +191,10 @@ class ActionStepForm(StepForm):
         self.fields["target"].choices, self.target_types = settable_targets(stored)
         for name in set(VALUE_FIELDS.values()) - {self.value_field_name(stored)}:
             self.initial.pop(name, None)  # a switch to another type starts that input empty
+        country = self.initial.get("value_country") or ""
+        if country.upper() in country_codes():  # "fr" is France
+            country = self.initial["value_country"] = country.upper()
+        self.fields["value_country"].choices = country_choices_keeping(country, empty_label=_("No country"))
         for kind, name in VALUE_FIELDS.items():
             targets = [target for target, of in self.target_types.items() if of == kind]
             if kind == Type.TEXT:
@@ -236,7 +243,7 @@ class ActionStepForm(StepForm):
             "static_segment": config.get("segment"), "points": config.get("points"),
             "target": config.get("field") or (PROPERTY_PREFIX + config["property"] if config.get("property") else ""),
             "value_text": shown_text(value), "value_number": shown_text(value), "value_date": shown_text(value),
-            "value_boolean": boolean,
+            "value_boolean": boolean, "value_country": shown_text(value),
             "campaign": config.get("campaign"), "email": config.get("message"), "sms": config.get("message"),
             "group": config.get("group"), "user": config.get("user"), "note": config.get("note"),
             "url": config.get("url"), "secret_name": config.get("secret_name"),

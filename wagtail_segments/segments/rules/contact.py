@@ -12,7 +12,7 @@ from wagtail import blocks
 from wagtail_segments.contacts.models import PropertyDefinition, TaggedContact
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 
-from ..choosers import ContactTagsBlock, QueriedChoiceBlock
+from ..choosers import ContactTagsBlock, CountriesBlock, QueriedChoiceBlock
 from .base import COUNTRY_CHANGED, LAST_SEEN_CHANGED, NOTHING, BrokenRule, Rule, RuleContext, register, split_list
 from .operators import NUMBER_OPERATORS, TEXT_OPERATORS, Column, DateOperand, JsonKey, compare, definite
 
@@ -365,8 +365,8 @@ class CountryRule(Rule):
 
     def child_blocks(self):
         return [
-            ("countries", blocks.CharBlock(
-                label=_("Countries"), help_text=_("Two-letter codes, comma-separated, e.g. US, CA"))),
+            ("countries", CountriesBlock(
+                label=_("Countries"), help_text=_("Choose one or more: hold Ctrl (⌘ on a Mac) to choose several."))),
         ]
 
     def dependencies(self, value):
