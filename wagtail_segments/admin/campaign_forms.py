@@ -14,7 +14,6 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.widgets import AdminDateInput, AdminDateTimeInput, AdminPageChooser, AdminTimeInput
 
@@ -23,7 +22,7 @@ from wagtail_segments.campaigns.models import Campaign, Step
 from wagtail_segments.campaigns.steps import STEP_KINDS, step_problems
 from wagtail_segments.conf import settings as conf
 from wagtail_segments.contacts.countries import country_choices_keeping, country_codes
-from wagtail_segments.contacts.models import Contact, PropertyDefinition
+from wagtail_segments.contacts.models import PropertyDefinition, contact_field_label
 from wagtail_segments.contacts.properties import PropertyValueError, parse_boolean
 from wagtail_segments.messaging.models import EmailMessage, SmsMessage
 from wagtail_segments.segments.choosers import form_page_models
@@ -86,7 +85,7 @@ def settable_targets(stored: str = "") -> tuple[list, dict[str, str]]:
     declared properties with their type, as the rule builder lists them), and each one's
     type. A stored property no longer declared stays listed, marked, so that the form shows
     what is saved (and the step's checks refuse it)."""
-    fields = [(name, capfirst(Contact._meta.get_field(name).verbose_name)) for name in SETTABLE_FIELDS]
+    fields = [(name, contact_field_label(name)) for name in SETTABLE_FIELDS]
     types = {name: COUNTRY if name == "country" else settable_field_type(name) for name in SETTABLE_FIELDS}
     properties = []
     for prop in PropertyDefinition.objects.order_by("label", "key"):

@@ -103,15 +103,14 @@ def describe(step: Step) -> str:
 def _set_field_target(config: dict) -> str:
     """The name an editor knows the set field or property by: its label, not its key."""
     from django.core.exceptions import FieldDoesNotExist
-    from django.utils.text import capfirst
 
-    from wagtail_segments.contacts.models import Contact, PropertyDefinition
+    from wagtail_segments.contacts.models import PropertyDefinition, contact_field_label
 
     if config.get("property"):
         found = PropertyDefinition.objects.filter(key=config["property"]).values_list("label", flat=True).first()
         return found or config["property"]
     try:
-        return str(capfirst(Contact._meta.get_field(config["field"]).verbose_name))
+        return str(contact_field_label(config["field"]))
     except FieldDoesNotExist:
         return str(config["field"])
 

@@ -19,7 +19,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic.edit import FormView
@@ -28,7 +27,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views.generic.base import BaseListingView, WagtailAdminTemplateMixin
 from wagtail.models import Page
 
-from wagtail_segments.contacts.models import Contact, PropertyDefinition
+from wagtail_segments.contacts.models import PropertyDefinition, contact_field_label
 from wagtail_segments.messaging.consent import asks_everyone_to_confirm, confirmation_field
 from wagtail_segments.segments.choosers import form_page_models
 from wagtail_segments.tracking.forms import (
@@ -86,7 +85,7 @@ class Targets:
 
     @staticmethod
     def contact_field_label(name: str) -> str:
-        return str(capfirst(Contact._meta.get_field(name).verbose_name))
+        return str(contact_field_label(name))
 
     def describe(self, target: str | None) -> str:
         if not target:

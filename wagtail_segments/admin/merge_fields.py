@@ -8,11 +8,10 @@ messages can really read); the properties are the declared ones, with their labe
 from __future__ import annotations
 
 from django.core.exceptions import FieldDoesNotExist
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from wagtail.admin.panels import Panel
 
-from wagtail_segments.contacts.models import Contact, PropertyDefinition
+from wagtail_segments.contacts.models import Contact, PropertyDefinition, contact_field_label
 from wagtail_segments.messaging.merge import merge_context
 
 
@@ -21,7 +20,7 @@ def field_label(name: str) -> str:
     if name in special:
         return special[name]
     try:
-        return capfirst(Contact._meta.get_field(name).verbose_name)
+        return contact_field_label(name)
     except FieldDoesNotExist:
         return name
 

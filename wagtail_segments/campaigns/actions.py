@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wagtail_segments.contacts.models import Contact, PropertyDefinition
+from wagtail_segments.contacts.models import Contact, PropertyDefinition, contact_field_label
 from wagtail_segments.contacts.properties import PropertyValueError, normalise_property, parse_boolean
 
 if TYPE_CHECKING:
@@ -213,7 +212,7 @@ class SetField(Action):
             return [_("Choose one contact field or one property.")]
         if field and field not in SETTABLE_FIELDS:
             return [_("“%(field)s” cannot be set by a campaign.") % {"field": field}]
-        types, target = None, field and capfirst(Contact._meta.get_field(field).verbose_name)
+        types, target = None, field and contact_field_label(field)
         if prop:
             definition = PropertyDefinition.objects.filter(key=prop).first()
             if definition is None:

@@ -221,6 +221,14 @@ VISIT_KINDS = frozenset({
 })
 
 
+def contact_field_label(name: str) -> str:
+    """A contact field as editors read it: its verbose name, capitalised (lazy, translated).
+    Raises FieldDoesNotExist for a name the model has no field for."""
+    from django.utils.text import capfirst
+
+    return capfirst(Contact._meta.get_field(name).verbose_name)
+
+
 def visit_kinds() -> set[str]:
     """The event kinds that show the contact visiting: ``VISIT_KINDS`` and the beacon's extra kinds."""
     from wagtail_segments.conf import settings as conf
